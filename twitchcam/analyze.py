@@ -1,0 +1,170 @@
+"""`analyze`: one video file in, events, per-frame signals and a summary out."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from twitchcam import __version__
+from twitchcam.detect import REGIONS, detect_events
+from twitchcam.errors import NoFaceError
+from twitchcam.frame_table import FrameTable
+from twitchcam.landmarks import FaceLandmarker
+from twitchcam.model import resolve_model
+from twitchcam.parameters import DetectionParameters
+from twitchcam.results import Analysis, events_table, summarize
+from twitchcam.video import VideoInfo, VideoReader
+
+log = logging.getLogger(__name__)
+
+# Quality thresholds behind the warnings in summary.json.
+MIN_FACE_FRACTION = 0.9
+MAX_TURNED_FRACTION = 0.1
+MIN_FPS = 20.0
+MIN_FACE_SIZE_PX = 40.0  # inter-ocular distance below which lid measurements get coarse
+
+
+def default_out_dir(video: str | os.PathLike) -> Path:
+    """`<video stem>_twitchcam/` next to the video."""
+    path = Path(video)
+    return path.with_name(f"{path.stem}_twitchcam")
+
+
+def analyze(
+    video: str | os.PathLike,
+    *,
+    out: str | os.PathLike | None = None,
+    mirrored: bool = False,
+    model: str | os.PathLike | None = None,
+    params: DetectionParameters | None = None,
+    progress: bool = False,
+    landmarker: FaceLandmarker | None = None,
+) -> Analysis:
+    """Analyse a face video for one-sided spasms; write the result files into `out` when given.
+
+    `mirrored`: the recording is a selfie mirror image (left and right swapped). `landmarker`: an open
+    `FaceLandmarker` to reuse across videos (its model is then used; `model` is ignored).
+    Raises `UsageError` (no such file), `VideoOpenError`, `NoFaceError`, `ModelNotFoundError`, `OutputError`.
+    """
+    params = params or DetectionParameters()
+    with VideoReader(video) as reader:
+        model_file = resolve_model(model)
+        own = landmarker is None
+        if own:
+            landmarker = FaceLandmarker(model_file.path)
+        try:
+            landmarker.reset()
+            table = _measure_frames(reader, landmarker, mirrored, progress)
+        finally:
+            if own:
+                landmarker.close()
+        info = reader.info
+    analysis = _analyse_table(table, info, mirrored, params, model_file.sha256)
+    if out is not None:
+        analysis.write(out)
+    return analysis
+
+
+def _measure_frames(reader: VideoReader, landmarker: FaceLandmarker, mirrored: bool, progress: bool) -> pd.DataFrame:
+    table = FrameTable(mirrored=mirrored)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=reader.info.frame_count or None, unit="frame", desc=reader.path.name, file=sys.stderr,
+                   leave=False, dynamic_ncols=True)
+    try:
+        for frame in reader:
+            table.add(landmarker.observe(frame.index, frame.t_s, frame.image))
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return table.to_frame()
+
+
+def _analyse_table(
+    frames: pd.DataFrame, info: VideoInfo, mirrored: bool, params: DetectionParameters, model_sha256: str
+) -> Analysis:
+    if not frames["face"].any():
+        raise NoFaceError(f"no face found in any of the {len(frames)} frames of {info.path}")
+    t_s = frames["t_s"].to_numpy()
+    turned = (frames["head_yaw_deg"].abs() > params.max_head_turn_deg) | (
+        frames["head_pitch_deg"].abs() > params.max_head_turn_deg
+    )
+    usable = frames["face"] & ~turned
+    detection = detect_events(t_s, frames, usable.to_numpy(), params)
+
+    frames.insert(4, "head_turned", turned.to_numpy())
+    frames.insert(5, "usable", usable.to_numpy())
+    for region in REGIONS:
+        frames[f"{region}_asymmetry"] = detection.asymmetry[region]
+        frames[f"{region}_threshold"] = np.where(usable, detection.threshold[region], np.nan)
+    numeric = frames.select_dtypes("float64").columns
+    frames[numeric] = frames[numeric].round(6)
+
+    frame_step = float(np.median(np.diff(t_s))) if len(t_s) > 1 else 1 / info.fps
+    duration_s = float(t_s[-1] + frame_step) if len(t_s) else 0.0
+    summary = {
+        "video": str(info.path),
+        "twitchcam_version": __version__,
+        "duration_s": round(duration_s, 3),
+        "fps": round(len(t_s) / duration_s, 3) if duration_s > 0 else info.fps,
+        "nominal_fps": round(info.fps, 3),
+        "frames": int(len(frames)),
+        "width": info.width,
+        "height": info.height,
+        "rotation_deg": info.rotation_deg,
+        "mirrored": mirrored,
+        "face_fraction": round(float(frames["face"].mean()), 4),
+        "usable_fraction": round(float(usable.mean()), 4),
+        **summarize(detection.events, duration_s),
+        "quality_warnings": _quality_warnings(frames, turned, usable, len(t_s) / duration_s if duration_s else 0.0,
+                                              info, params),
+        "model_sha256": model_sha256,
+        "mediapipe_version": _mediapipe_version(),
+        "parameters": params.as_dict(),
+    }
+    return Analysis(events=events_table(detection.events), frames=frames, summary=summary,
+                    event_list=list(detection.events))
+
+
+def _quality_warnings(frames, turned, usable, fps: float, info: VideoInfo, params: DetectionParameters) -> list[str]:
+    """Plain-language reasons to trust this recording less."""
+    warnings = []
+    face = float(frames["face"].mean())
+    if face < MIN_FACE_FRACTION:
+        warnings.append(f"face found in only {100 * face:.0f}% of frames")
+    turned_fraction = float(turned[frames["face"]].mean())
+    if turned_fraction > MAX_TURNED_FRACTION:
+        warnings.append(f"head turned more than {params.max_head_turn_deg:g} degrees in "
+                        f"{100 * turned_fraction:.0f}% of frames with a face")
+    if (frames["faces_found"] > 1).any():
+        warnings.append(f"more than one face in {int((frames['faces_found'] > 1).sum())} frames; "
+                        "the largest, most central face was followed")
+    if fps < MIN_FPS:
+        warnings.append(f"low frame rate ({fps:.1f} fps): brief twitches may be missed")
+    size = float(np.nanmedian(frames.loc[usable, "face_size_px"])) if usable.any() else float("nan")
+    if size < MIN_FACE_SIZE_PX:
+        warnings.append(f"small face ({size:.0f} px between the eyes): lid measurements are coarse")
+    if info.frame_count and len(frames) < 0.9 * info.frame_count:
+        warnings.append(f"only {len(frames)} of the {info.frame_count} frames the file announces could be decoded")
+    return warnings
+
+
+def _mediapipe_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mediapipe")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+__all__ = ["analyze", "default_out_dir"]

@@ -1,0 +1,53 @@
+"""The one table of tunable values: the library, `summary.json` and the `--help` text all read it.
+
+Durations are in seconds; asymmetries are displacements in fractions of the inter-ocular distance
+(the distance between the two eye centres), so they do not depend on image size or camera distance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+
+@dataclass(frozen=True)
+class DetectionParameters:
+    """How per-side signals become events. See README "How detection works"."""
+
+    baseline_window_s: float = 15.0
+    """Trailing window of the running median that defines each side's resting value."""
+    priming_s: float = 4.0
+    """The first frames use the median of this opening stretch as their baseline (no history yet)."""
+    noise_window_s: float = 30.0
+    """Trailing window over which the typical size of the asymmetry (its noise) is measured."""
+    threshold_sigmas: float = 5.0
+    """An event starts where the asymmetry exceeds this many robust standard deviations of its noise..."""
+    release_fraction: float = 0.5
+    """...and continues while it stays above this fraction of the start threshold (hysteresis)."""
+    threshold_floor: dict[str, float] = field(
+        default_factory=lambda: {"eye": 0.012, "brow": 0.015, "cheek": 0.012, "mouth": 0.025}
+    )
+    """Smallest start threshold per region, well above landmark jitter (fractions of inter-ocular distance)."""
+    one_sided_ratio: float = 0.4
+    """The other side may move at most this fraction as much as the active side, or the movement is bilateral."""
+    bilateral_margin_s: float = 0.15
+    """The other side is checked this long before and after the event too (blinks are not perfectly in step)."""
+    merge_gap_s: float = 0.5
+    """Jerks on the same side closer than this belong to one burst (a clonic train)."""
+    min_duration_s: float = 0.06
+    """Shorter candidates are landmark glitches, not muscle twitches (a twitch lasts >= 80 ms)."""
+    min_frames: int = 2
+    """A candidate must span at least this many frames."""
+    max_duration_s: float = 30.0
+    """Longer one-sided deviations are a changed resting posture, not a spasm."""
+    tonic_min_s: float = 0.5
+    """A contraction held at least this long makes the event tonic; otherwise it is clonic."""
+    max_head_turn_deg: float = 20.0
+    """Frames turned further than this (yaw or pitch) are flagged and not used for detection."""
+
+    def as_dict(self) -> dict:
+        """Plain-JSON form, written into summary.json."""
+        return asdict(self)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
