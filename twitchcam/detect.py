@@ -213,7 +213,7 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
     one_sidedness = float(np.clip(1 - max(passive, 0.0) / active, 0, 1)) if active > 0 else 0.0
     strength = 1 - np.exp(-max(best_ratio - 1, 0.0))
     coverage = float(usable[span].mean())
-    confidence = round(coverage * one_sidedness * (0.5 + 0.5 * strength), 3)
+    confidence = round(float(coverage * one_sidedness * (0.5 + 0.5 * strength)), 3)
 
     # Brow-lift sign: the same-side brow rises (negative brow contraction) while that eye closes.
     eye_closing = contraction["eye", side][span] >= p.release_fraction * threshold["eye"][span]

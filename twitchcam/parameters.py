@@ -14,7 +14,8 @@ class DetectionParameters:
     """How per-side signals become events. See README "How detection works"."""
 
     baseline_window_s: float = 15.0
-    """Trailing window of the running median that defines each side's resting value."""
+    """Trailing window of the running median that defines each side's resting value. A contraction held
+    for more than half of it becomes the new resting value, which bounds the longest measurable spasm."""
     priming_s: float = 4.0
     """The first frames use the median of this opening stretch as their baseline (no history yet)."""
     noise_window_s: float = 30.0

@@ -1,0 +1,62 @@
+"""Shared fixtures: the real model and real clips from ../shared, and each clip analysed once per session.
+
+Without ../shared the tests that need it are skipped, unless TWITCHCAM_REQUIRE_SHARED=1 (set by CI),
+in which case they fail: CI must never pass by skipping the real-data tests.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SHARED_MODEL = SHARED / "models" / "face_landmarker.task"
+SAMPLES = REPO / "samples"
+
+
+def _need(path: Path) -> Path:
+    if not path.exists():
+        message = f"{path} is not available"
+        if os.environ.get("TWITCHCAM_REQUIRE_SHARED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    """The official model: $TWITCHCAM_MODEL, else ../shared/models/face_landmarker.task."""
+    given = os.environ.get("TWITCHCAM_MODEL")
+    return _need(Path(given) if given else SHARED_MODEL)
+
+
+@pytest.fixture(scope="session")
+def shared_clips() -> Path:
+    return _need(SHARED / "clips")
+
+
+@pytest.fixture(scope="session")
+def landmarker(model_path):
+    """One real MediaPipe landmarker for the whole session (reset between videos by `analyze`)."""
+    from twitchcam.landmarks import FaceLandmarker
+
+    with FaceLandmarker(model_path) as lm:
+        yield lm
+
+
+@pytest.fixture(scope="session")
+def analysed(landmarker, model_path):
+    """analyze() with the session's landmarker, memoised per path: each clip is analysed once."""
+    from twitchcam.analyze import analyze
+
+    cache: dict[Path, object] = {}
+
+    def run(path: Path):
+        if path not in cache:
+            cache[path] = analyze(path, landmarker=landmarker, model=model_path)
+        return cache[path]
+
+    return run

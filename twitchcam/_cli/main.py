@@ -1,0 +1,125 @@
+"""The `twitchcam` command. Errors become one line on stderr and a documented exit code.
+
+Exit codes: 0 analysed; 1 internal error; 2 bad usage, file or model not found; 3 not a readable video;
+4 no face in any frame; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+
+import click
+
+from twitchcam import __version__
+from twitchcam.errors import TwitchcamError
+
+EXIT_INTERRUPTED = 130
+
+
+def _configure_logging(debug: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="twitchcam: %(levelname)s: %(message)s")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="twitchcam")
+def cli() -> None:
+    """Find one-sided facial spasms (hemifacial spasm) in face videos.
+
+    Results are estimates for clinicians and patients to discuss, not a diagnosis.
+    """
+
+
+@cli.command()
+@click.argument("video", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
+              help="Folder for events.csv, frames.csv and summary.json  [default: <video stem>_twitchcam/ "
+                   "next to the video]")
+@click.option("--mirrored", is_flag=True,
+              help="The recording is a mirror image (selfie preview): swap left and right.")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=str),
+              help="face_landmarker.task to use  [default: $TWITCHCAM_MODEL, models/, user cache, download]")
+@click.option("--quiet", is_flag=True, help="No progress bar and no result line.")
+@click.option("--debug", is_flag=True, help="Verbose logging, and a traceback on errors.")
+def analyze(video: str, out_dir: str | None, mirrored: bool, model: str | None, quiet: bool, debug: bool) -> None:
+    """Analyse VIDEO and write its events, per-frame signals and summary."""
+    from twitchcam.analyze import analyze as run_analysis
+    from twitchcam.analyze import default_out_dir
+
+    _configure_logging(debug)
+    out = out_dir or default_out_dir(video)
+    result = run_analysis(video, out=out, mirrored=mirrored, model=model,
+                          progress=not quiet and sys.stderr.isatty())
+    if not quiet:
+        s = result.summary
+        click.echo(f"{s['n_events']} events ({s['events_per_min']:.1f}/min, {s['spasm_percent']:.1f}% of the time), "
+                   f"affected side: {s['affected_side']}; results in {out}")
+        for warning in s["quality_warnings"]:
+            click.echo(f"twitchcam: warning: {warning}", err=True)
+
+
+@cli.group()
+def models() -> None:
+    """Install or locate MediaPipe's face landmark model."""
+
+
+@models.command("fetch")
+@click.option("--from", "source", type=click.Path(dir_okay=False, path_type=str),
+              help="Install from this local copy instead of downloading.")
+@click.option("--dest", type=click.Path(path_type=str),
+              help="Where to install it  [default: the user cache folder]")
+def models_fetch(source: str | None, dest: str | None) -> None:
+    """Download (or copy) face_landmarker.task and check its sha256."""
+    from twitchcam.model import fetch_model
+
+    installed = fetch_model(source, dest)
+    click.echo(f"installed {installed.path} (sha256 {installed.sha256})")
+
+
+@models.command("path")
+def models_path() -> None:
+    """Print the model file twitchcam would use (without downloading)."""
+    from twitchcam.model import resolve_model
+
+    click.echo(resolve_model(download=False).path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args or os.environ.get("TWITCHCAM_DEBUG", "") == "1"
+    try:
+        cli.main(args=args, prog_name="twitchcam", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.NoArgsIsHelpError as err:
+        click.echo(err.ctx.get_help() if err.ctx else str(err))
+        return 2
+    except click.ClickException as err:  # bad usage: one line, not click's usage block
+        click.echo(f"twitchcam: error: {err.format_message()}", err=True)
+        return 2
+    except click.Abort:
+        click.echo("twitchcam: error: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("twitchcam: error: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except TwitchcamError as err:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"twitchcam: error: {err}", err=True)
+        return err.exit_code
+    except Exception as err:  # noqa: BLE001 - the last resort must catch everything
+        if debug:
+            traceback.print_exc()
+        click.echo(f"twitchcam: error: internal error: {type(err).__name__}: {err} (run with --debug for details)",
+                   err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
