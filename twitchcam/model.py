@@ -85,7 +85,7 @@ def resolve_model(explicit: str | os.PathLike | None = None, *, download: bool =
         try:
             return fetch_model()
         except ModelNotFoundError as err:
-            raise ModelNotFoundError(f"{err}; {where_to_put_it()}") from err
+            raise type(err)(f"{err}; {where_to_put_it()}") from err
     raise ModelNotFoundError(f"no face landmark model found; {where_to_put_it()}")
 
 
