@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import SAMPLES, SHARED
 
 NORMAL = sorted((SHARED / "clips" / "normal").glob("*.mp4"))

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 MAX_FACES = 2
 N_LANDMARKS = 478
 
@@ -133,5 +132,8 @@ class FaceLandmarker:
     def _largest_central(centres, sizes, width: int, height: int) -> int:
         frame_centre = np.array([width / 2, height / 2])
         half_diagonal = float(np.hypot(width, height)) / 2
-        scores = [s * (1.0 - 0.5 * float(np.linalg.norm(c - frame_centre)) / half_diagonal) for c, s in zip(centres, sizes)]
+        scores = [
+            size * (1.0 - 0.5 * float(np.linalg.norm(centre - frame_centre)) / half_diagonal)
+            for centre, size in zip(centres, sizes)
+        ]
         return int(np.argmax(scores))
