@@ -11,7 +11,8 @@ by at least the release level, and the run continues while the asymmetry stays a
 `release_fraction` × threshold (hysteresis). Runs in the eye, cheek and mouth are joined by side; a
 region is discarded where the other side moved at least `one_sided_ratio` as much, in either direction, within
 `bilateral_margin_s` (blinks, smiles and speech move both sides). Runs closer than `merge_gap_s` merge into
-one burst. The brow never starts an event (HFS does not begin there) but joins one it moves with.
+one burst. Another region joins an event where its own asymmetry passes its threshold during it; the brow never starts
+an event (HFS does not begin there) but joins one it moves with, in either direction.
 
 Every window is trailing (causal), except that the first `priming_s` use the opening stretch as their
 baseline, so a live detector over a sliding buffer makes the same decisions as the whole-file analysis.
@@ -154,7 +155,7 @@ def detect_events(
                 peak_active = np.nanmax(contraction[region, side][a : b + 1])
                 # The other side must stay quiet in both directions: blinks, smiles and speech move both.
                 peak_other = np.nanmax(np.nan_to_num(np.abs(contraction[region, other][lo:hi]), nan=0.0))
-                if peak_other < p.one_sided_ratio * peak_active:
+                if peak_other < p.one_sided_ratio[region] * peak_active:
                     runs_by_side[side].append((a, b, region))
 
     events = []
@@ -191,9 +192,14 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
         return None
     span = slice(first, last + 1)
     regions = {region for _, _, region in group}
-    brow_own = sign * asymmetry["brow"][span]
-    if np.nanmax(np.abs(np.nan_to_num(brow_own)), initial=0) >= np.min(threshold["brow"][span]):
-        regions.add("brow")
+    # Other regions join an established event when they pass their own threshold on the same side at any
+    # moment of it; the brow in either direction (lowered by the orbicularis, or raised: brow-lift sign).
+    for region in REGIONS:
+        own = sign * asymmetry[region][span]
+        if region == "brow":
+            own = np.abs(own)
+        if np.any(np.nan_to_num(own, nan=-np.inf) >= threshold[region][span]):
+            regions.add(region)
 
     # Kind: the longest continuous contraction within the burst.
     longest = max(t_s[b] - t_s[a] + frame_step for a, b, _ in group)

@@ -39,6 +39,11 @@ _LOWER_BAND = 0.5
 # skin rather than a thick dark slit.
 _MARGIN_BAND = 0.17
 _LASH_SQUEEZE = 1.5
+# Stretched upper-lid skin is sampled from a copy blurred along the lid (sigma as a fraction of the eye
+# width), fully where the skin is stretched to 1 / (_SOFTEN_FROM - _SOFTEN_RANGE) of its length or more.
+_SOFTEN_FROM = 0.8
+_SOFTEN_RANGE = 0.45
+_SOFTEN_SIGMA = 0.05
 # Gaussian-equivalent radii (sigma) of the soft pulls, as fractions of the IOD.
 _BROW_SIGMA = 0.22
 _CHEEK_SIGMA = 0.26
@@ -192,7 +197,8 @@ def _eye_layers(face: _Face, eye: _Eye, amount: float, x: np.ndarray, y: np.ndar
     The eyeball stays put and the lids slide over it: the upper lid comes down by ``UPPER_LID_SHARE *
     amount`` of the local aperture and the lower lid comes up by the rest. The skin band above (below)
     the lid travels with it and is stretched smoothly back to rest, so the iris is covered by lid skin
-    instead of being squashed or smeared.
+    instead of being squashed or smeared; the brow stays put. The dark lid-margin band is narrowed as
+    the lid closes, so a closed eye shows a thin lash line under smooth lid skin.
 
     Returns the displacement direction (unit vector), the upper-lid and lower-lid layer displacements
     along it (the eyeball layer has none), and the coverage (0..1) of each one-pixel footprint by the
@@ -327,12 +333,16 @@ class _Patch:
     """Backward maps of one rectangle of the output.
 
     ``layers`` holds (map_x, map_y) pairs; with several layers (upper lid, eyeball, lower lid),
-    ``coverage`` holds their per-pixel weights (summing to 1).
+    ``coverage`` holds their per-pixel weights (summing to 1), and ``soften`` how much of the upper-lid
+    layer to sample from a copy of the image blurred along the lid by ``soften_sigma`` px: strongly
+    stretched lid skin would otherwise show the photo's fine texture as streaks across the lid.
     """
 
     box: Box
     layers: list[tuple[np.ndarray, np.ndarray]]
     coverage: list[np.ndarray] | None = None
+    soften: np.ndarray | None = None
+    soften_sigma: float = 0.0
 
     def dominant(self) -> tuple[np.ndarray, np.ndarray]:
         """Single map taking each pixel from its most-covering layer (hard, aliased lid edges)."""
@@ -404,7 +414,15 @@ def _patches(shape_hw: tuple[int, int], landmarks_px: np.ndarray, side: str, eye
         cov_up = np.minimum(cov_up, 1.0)
         cov_lo = np.minimum(cov_lo, 1.0 - cov_up)
         cov_eye = 1.0 - cov_up - cov_lo
-        patches.append(_Patch((x0, y0, x1, y1), [(up_x, up_y), (qx, qy), (lo_x, lo_y)], [cov_up, cov_eye, cov_lo]))
+        # Local source-per-output length along the face's vertical in the upper-lid layer (1 = unstretched).
+        down = -face.up
+        dmx_dy, dmx_dx = np.gradient(up_x)
+        dmy_dy, dmy_dx = np.gradient(up_y)
+        along = ((dmx_dx * down[0] + dmx_dy * down[1]) * down[0] + (dmy_dx * down[0] + dmy_dy * down[1]) * down[1])
+        soften = np.clip((_SOFTEN_FROM - along) / _SOFTEN_RANGE, 0.0, 1.0) * (cov_up > 0.0)
+        sigma = _SOFTEN_SIGMA * float(np.mean([e.width for e in members]))
+        patches.append(_Patch((x0, y0, x1, y1), [(up_x, up_y), (qx, qy), (lo_x, lo_y)], [cov_up, cov_eye, cov_lo],
+                              soften if soften.any() else None, sigma))
     return patches
 
 
@@ -432,28 +450,47 @@ def warp_face(image: np.ndarray, landmarks_px: np.ndarray, side: str, *, eye: fl
     """Return a copy of ``image`` with the face warped as by :func:`spasm_maps` (same arguments).
 
     Pixels straddling a lid margin are blended from the layers on both sides of it by their coverage,
-    so the moving lid edge is anti-aliased. Only the rectangles that move are remapped, so a 512x512
-    frame takes a few milliseconds.
+    so the moving lid edge is anti-aliased, and strongly stretched lid skin is sampled from a copy of the
+    image blurred along the lid, so it looks smooth instead of streaked. Only the rectangles that move
+    are remapped, so a 512x512 frame takes a few milliseconds.
     """
     out = image.copy()
     for patch in _patches(image.shape[:2], landmarks_px, side, eye, brow, cheek, mouth):
         x0, y0, x1, y1 = patch.box
-        mx, my = patch.dominant()
-        warped = cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        if patch.coverage is not None:
-            c_up, _, c_lo = patch.coverage
-            mixed = np.nonzero((c_up * (1.0 - c_up) + c_lo * (1.0 - c_lo)) > 1e-3)
-            if mixed[0].size:
-                acc = None
-                for (lx, ly), cov in zip(patch.layers, patch.coverage):
-                    px = cv2.remap(image, lx[mixed][None], ly[mixed][None], interpolation=cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_REFLECT)[0].astype(np.float32)
-                    wgt = cov[mixed]
-                    term = px * (wgt[:, None] if px.ndim == 2 else wgt)
-                    acc = term if acc is None else acc + term
-                if np.issubdtype(image.dtype, np.integer):
-                    info = np.iinfo(image.dtype)
-                    acc = np.clip(np.rint(acc), info.min, info.max)
-                warped[mixed] = acc.astype(image.dtype)
-        out[y0:y1, x0:x1] = warped
+        if patch.coverage is None:
+            mx, my = patch.layers[0]
+            out[y0:y1, x0:x1] = cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR,
+                                          borderMode=cv2.BORDER_REFLECT)
+            continue
+        acc = None
+        for i, ((lx, ly), cov) in enumerate(zip(patch.layers, patch.coverage)):
+            colour = cv2.remap(image, lx, ly, interpolation=cv2.INTER_LINEAR,
+                               borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+            if i == 0 and patch.soften is not None:
+                colour = _soften(image, lx, ly, colour, patch.soften, patch.soften_sigma)
+            term = colour * (cov[..., None] if colour.ndim == 3 else cov)
+            acc = term if acc is None else acc + term
+        if np.issubdtype(image.dtype, np.integer):
+            info = np.iinfo(image.dtype)
+            acc = np.clip(np.rint(acc), info.min, info.max)
+        out[y0:y1, x0:x1] = acc.astype(image.dtype)
     return out
+
+
+def _soften(image: np.ndarray, mx: np.ndarray, my: np.ndarray, colour: np.ndarray, weight: np.ndarray,
+            sigma: float) -> np.ndarray:
+    """Blend ``colour`` (``image`` remapped by mx, my) with the same remap of ``image`` blurred along x."""
+    h, w = image.shape[:2]
+    pad = int(np.ceil(3.0 * sigma)) + 2
+    sel = weight > 0.0
+    bx0 = max(int(np.floor(mx[sel].min())) - pad, 0)
+    by0 = max(int(np.floor(my[sel].min())) - pad, 0)
+    bx1 = min(int(np.ceil(mx[sel].max())) + pad + 1, w)
+    by1 = min(int(np.ceil(my[sel].max())) + pad + 1, h)
+    if bx1 <= bx0 or by1 <= by0:
+        return colour
+    blurred = cv2.GaussianBlur(image[by0:by1, bx0:bx1], (0, 0), sigmaX=sigma, sigmaY=0.3)
+    soft = cv2.remap(blurred, mx - bx0, my - by0, interpolation=cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REFLECT).astype(np.float32)
+    wgt = weight[..., None] if colour.ndim == 3 else weight
+    return colour + (soft - colour) * wgt
