@@ -24,14 +24,11 @@ BROW = {"right": (70, 63, 105, 66, 107), "left": (300, 293, 334, 296, 336)}
 # Malar (cheek) surface below the lower lid: rises when the orbicularis oculi and zygomaticus contract.
 CHEEK = {"right": (50, 101, 118, 117, 123, 205, 36), "left": (280, 330, 347, 346, 352, 425, 266)}
 MOUTH_CORNER = {"right": 61, "left": 291}
-# Lateral face outline at the level of the eyes (used for face size and yaw sanity checks).
-FACE_OUTLINE = {"right": 234, "left": 454}
 
 # Points on the face midline that stay put when the face moves: forehead and nose bridge.
 MIDLINE_RIGID = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4)
 FOREHEAD_TOP = 10
 CHIN = 152
-NOSE_TIP = 1
 UPPER_LIP = 0
 LOWER_LIP = 17
 
@@ -49,17 +46,3 @@ BLENDSHAPE_NAMES = (
     "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",
     "mouthUpperUpLeft", "mouthUpperUpRight", "noseSneerLeft", "noseSneerRight",
 )
-
-
-def _collect() -> tuple[int, ...]:
-    """Every landmark index used anywhere, sorted, so frames can be reduced to these before any maths."""
-    used: set[int] = set(MIDLINE_RIGID) | {FOREHEAD_TOP, CHIN, NOSE_TIP, UPPER_LIP, LOWER_LIP}
-    for group in (EYE_OUTER, EYE_INNER, IRIS_CENTRE, MOUTH_CORNER, FACE_OUTLINE):
-        used.update(group.values())
-    for group in (UPPER_LID, LOWER_LID, UPPER_LID_CONTOUR, LOWER_LID_CONTOUR, BROW, CHEEK):
-        for side in SIDES:
-            used.update(group[side])
-    return tuple(sorted(used))
-
-
-USED_LANDMARKS: tuple[int, ...] = _collect()

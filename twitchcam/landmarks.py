@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 MAX_FACES = 2
-N_LANDMARKS = 478
 
 
 

@@ -6,7 +6,7 @@ Durations are in seconds; asymmetries are displacements in fractions of the inte
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,3 @@ class DetectionParameters:
     def as_dict(self) -> dict:
         """Plain-JSON form, written into summary.json."""
         return asdict(self)
-
-    @classmethod
-    def names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]

@@ -24,7 +24,6 @@ import numpy as np
 
 from twitchcam.errors import UsageError, VideoOpenError
 
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm")
 FALLBACK_FPS = 30.0
 _PREFETCH_FRAMES = 8
 
@@ -42,10 +41,6 @@ class VideoInfo:
     """The container's frame count: an estimate, 0 when unknown."""
     rotation_deg: int
     """Rotation metadata that was applied to every frame."""
-
-    @property
-    def duration_estimate_s(self) -> float:
-        return self.frame_count / self.fps if self.frame_count > 0 else float("nan")
 
 
 @dataclass(frozen=True)
