@@ -228,7 +228,7 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
 
     ordered = tuple(r for r in REGIONS if r in regions)
     return Event(
-        start_s=round(start_s, 4), end_s=round(end_s, 4), side=side, regions=ordered, kind=kind,
-        peak_s=round(float(t_s[peak_index]), 4), peak_asymmetry=round(peak_asymmetry, 4),
+        start_s=start_s, end_s=end_s, side=side, regions=ordered, kind=kind,
+        peak_s=float(t_s[peak_index]), peak_asymmetry=peak_asymmetry,
         confidence=confidence, brow_lift=brow_lift, start_frame=int(first), end_frame=int(last),
     )

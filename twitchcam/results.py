@@ -27,8 +27,8 @@ def events_table(events: Sequence[Event]) -> pd.DataFrame:
     """Events as the `events.csv` table (an empty table with the same columns when there are none)."""
     rows = [
         (
-            i + 1, e.start_s, e.end_s, round(e.duration_s, 4), e.side, ";".join(e.regions), e.kind,
-            e.peak_s, e.peak_asymmetry, float(e.confidence),
+            i + 1, round(e.start_s, 4), round(e.end_s, 4), round(e.duration_s, 4), e.side, ";".join(e.regions),
+            e.kind, round(e.peak_s, 4), round(e.peak_asymmetry, 4), e.confidence,
         )
         for i, e in enumerate(events)
     ]
