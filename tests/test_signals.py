@@ -76,3 +76,17 @@ def test_a_face_that_turns_keeps_steady_eye_signals(analysed, shared_clips):
     ratio = open_eyes["eyelid_aperture_left"] / open_eyes["eyelid_aperture_right"]
     assert abs(np.corrcoef(ratio, open_eyes["head_yaw_deg"])[0, 1]) < 0.6
     assert frames["head_yaw_deg"].abs().max() > 5
+
+
+def test_with_two_faces_the_subject_is_the_larger_one_and_stays_chosen(shared_clips, landmarker):
+    """A large face beside a small one: the large one is followed, whichever side it is on."""
+    big = frame_at(shared_clips / "normal" / "mimictalk_news_anchor.mp4", 1.0)
+    small = cv2.resize(frame_at(shared_clips / "normal" / "lp_d0_smile_eye_roll_greenscreen.mp4", 1.0), (256, 256))
+    pad = np.zeros((big.shape[0] - small.shape[0], small.shape[1], 3), np.uint8)
+    scene = np.hstack([np.vstack([small, pad]), big])  # the small face on the image's left
+    landmarker.reset()
+    first = landmarker.observe(0, 0.0, scene)
+    second = landmarker.observe(1, 0.04, scene)
+    assert first.faces_found == 2
+    for face in (first, second):
+        assert face.landmarks[:, 0].min() > small.shape[1]  # the subject is the big face on the right
