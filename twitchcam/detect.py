@@ -8,14 +8,16 @@ is left minus right contraction. A side has a candidate where
 
 (the robust noise of the recording itself, over the trailing `noise_window_s`), the side itself contracts
 by at least the release level, and the run continues while the asymmetry stays above
-`release_fraction` × threshold (hysteresis). Runs in the eye, cheek and mouth are joined by side; a
-region is discarded where the other side moved at least `one_sided_ratio` as much, in either direction, within
-`bilateral_margin_s` (blinks, smiles and speech move both sides). Runs closer than `merge_gap_s` merge into
-one burst. Another region joins an event where its own asymmetry passes its threshold during it; the brow never starts
-an event (HFS does not begin there) but joins one it moves with, in either direction.
+`release_fraction` × threshold (hysteresis). A region's run is discarded where the other side moved at
+least `one_sided_ratio[region]` as much, in either direction, within `bilateral_margin_s` (blinks, smiles
+and speech move both sides). Runs of one side in the eye, cheek and mouth are joined, and runs closer than
+`merge_gap_s` merge into one burst. Another region joins an event where its own asymmetry passes its
+threshold during it; the brow never starts an event (HFS does not begin there) but joins one it moves with,
+in either direction.
 
-Every window is trailing (causal), except that the first `priming_s` use the opening stretch as their
-baseline, so a live detector over a sliding buffer makes the same decisions as the whole-file analysis.
+Baselines and thresholds use trailing (causal) windows, except that the first `priming_s` take the opening
+stretch as their baseline; an event is final `bilateral_margin_s` + `merge_gap_s` after it ends. So a live
+detector over a sliding buffer makes the same decisions as the whole-file analysis.
 """
 
 from __future__ import annotations
