@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,14 @@ from twitchcam import __version__
 from twitchcam.detect import REGIONS, detect_events
 from twitchcam.errors import NoFaceError
 from twitchcam.frame_table import FrameTable
-from twitchcam.landmarks import FaceLandmarker
+from twitchcam.landmarks import FaceLandmarker, FaceObservation
 from twitchcam.model import resolve_model
 from twitchcam.parameters import DetectionParameters
 from twitchcam.results import Analysis, events_table, summarize
-from twitchcam.video import VideoInfo, VideoReader
+from twitchcam.video import Frame, VideoInfo, VideoReader
+
+FrameHook = Callable[[Frame, FaceObservation], None]
+"""Called for every frame with the decoded image and the subject's face (e.g. to draw, record, count)."""
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +48,13 @@ def analyze(
     params: DetectionParameters | None = None,
     progress: bool = False,
     landmarker: FaceLandmarker | None = None,
+    frame_hooks: Sequence[FrameHook] = (),
 ) -> Analysis:
     """Analyse a face video for one-sided spasms; write the result files into `out` when given.
 
     `mirrored`: the recording is a selfie mirror image (left and right swapped). `landmarker`: an open
-    `FaceLandmarker` to reuse across videos (its model is then used; `model` is ignored).
+    `FaceLandmarker` to reuse across videos (its model is then used; `model` is ignored). `frame_hooks`:
+    callables run on every frame in order, during the single decoding pass.
     Raises `UsageError` (no such file), `VideoOpenError`, `NoFaceError`, `ModelNotFoundError`, `OutputError`.
     """
     params = params or DetectionParameters()
@@ -59,7 +65,7 @@ def analyze(
             landmarker = FaceLandmarker(model_file.path)
         try:
             landmarker.reset()
-            table = _measure_frames(reader, landmarker, mirrored, progress)
+            table = _measure_frames(reader, landmarker, mirrored, progress, frame_hooks)
         finally:
             if own:
                 landmarker.close()
@@ -70,7 +76,9 @@ def analyze(
     return analysis
 
 
-def _measure_frames(reader: VideoReader, landmarker: FaceLandmarker, mirrored: bool, progress: bool) -> pd.DataFrame:
+def _measure_frames(
+    reader: VideoReader, landmarker: FaceLandmarker, mirrored: bool, progress: bool, hooks: Sequence[FrameHook]
+) -> pd.DataFrame:
     table = FrameTable(mirrored=mirrored)
     bar = None
     if progress:
@@ -80,7 +88,10 @@ def _measure_frames(reader: VideoReader, landmarker: FaceLandmarker, mirrored: b
                    leave=False, dynamic_ncols=True)
     try:
         for frame in reader:
-            table.add(landmarker.observe(frame.index, frame.t_s, frame.image))
+            observation = landmarker.observe(frame.index, frame.t_s, frame.image)
+            table.add(observation)
+            for hook in hooks:
+                hook(frame, observation)
             if bar is not None:
                 bar.update(1)
     finally:

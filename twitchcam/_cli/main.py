@@ -87,6 +87,9 @@ def models_path() -> None:
     click.echo(resolve_model(download=False).path)
 
 
+# Commands defined in their own modules are registered here, one line each.
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit code."""
     args = sys.argv[1:] if argv is None else list(argv)
