@@ -88,6 +88,11 @@ def models_path() -> None:
 
 
 # Commands defined in their own modules are registered here, one line each.
+from twitchcam._cli.evaluate import evaluate  # noqa: E402
+from twitchcam._cli.synth import synth  # noqa: E402
+
+cli.add_command(evaluate)
+cli.add_command(synth)
 
 
 def main(argv: list[str] | None = None) -> int:
