@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from twitchcam.analyze import analyze
 from twitchcam.landmarks import FaceLandmarker
 from twitchcam.model import resolve_model
+from twitchcam.pipeline import analyze
 
 REPO = Path(__file__).resolve().parent.parent
 

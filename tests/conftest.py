@@ -50,7 +50,7 @@ def landmarker(model_path):
 @pytest.fixture(scope="session")
 def analysed(landmarker, model_path):
     """analyze() with the session's landmarker, memoised per path: each clip is analysed once."""
-    from twitchcam.analyze import analyze
+    from twitchcam.pipeline import analyze
 
     cache: dict[Path, object] = {}
 

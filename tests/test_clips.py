@@ -31,6 +31,22 @@ def test_normal_faces_have_no_events(clip: Path, analysed, shared_clips):
     assert result.summary["affected_side"] == "none"
 
 
+def test_a_hand_over_the_face_is_a_quality_flag_not_a_spasm(analysed, shared_clips):
+    """pyfeat clip: a hand covers the mouth and the right side of the face at about 3.9–5.6 s."""
+    result = analysed(shared_clips / "normal" / "pyfeat_crying_hand_occlusion.mp4")
+    frames = result.frames
+    covered = frames.loc[frames["occluded"], "t_s"]
+    assert 0.03 < result.summary["occluded_fraction"] < 0.3
+    assert covered.min() > 3.0 and covered.max() < 6.5
+    assert frames.loc[(frames["t_s"] > 4.3) & (frames["t_s"] < 5.3), "occluded"].all()
+    assert any("covered" in w for w in result.summary["quality_warnings"])
+
+
+@pytest.mark.parametrize("clip", [c for c in NORMAL if "occlusion" not in c.name], ids=lambda c: c.stem)
+def test_faces_nobody_covers_are_not_flagged_as_occluded(clip, analysed, shared_clips):
+    assert analysed(clip).summary["occluded_fraction"] == 0
+
+
 @pytest.mark.parametrize("name", sorted(ONE_SIDED_WINDOWS))
 def test_voluntary_one_sided_movements_are_seen_only_where_they_happen(name, analysed, shared_clips):
     result = analysed(shared_clips / "onesided" / name)

@@ -71,3 +71,18 @@ def test_only_the_spasm_frames_and_only_the_chosen_side_change(injected, shared_
             local_midline_x = np.interp(rows, midline[:, 1], midline[:, 0])
             assert np.all(columns > local_midline_x - 2)  # the subject's left is the image's right
     assert changed_frames >= 2
+
+
+def test_injected_spasms_in_a_real_face_are_found_on_their_side(tmp_path, shared_clips, landmarker, analysed):
+    """A small end-to-end accuracy check: strong right-sided spasms warped into the news anchor clip."""
+    from twitchcam.evaluate import score
+
+    clip = tmp_path / "anchor_right.mkv"
+    truth = inject(shared_clips / "normal" / "mimictalk_news_anchor.mp4", clip, tmp_path / "anchor_right.truth.csv",
+                   seed=11, events=4, side="right", regions=["eye;cheek;mouth"], amplitude=(0.85, 1.0),
+                   landmarker=landmarker)
+    result = analysed(clip)
+    s = score(truth, result.events, result.summary["duration_s"])
+    assert s.false_positives == 0
+    assert s.true_positives >= 2, (truth, result.events)
+    assert s.side_accuracy == 1.0 and result.summary["affected_side"] == "right"

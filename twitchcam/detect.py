@@ -41,6 +41,9 @@ REGION_SIGNALS: dict[str, tuple[tuple[str, int, bool], ...]] = {
     "mouth": (("mouth_corner_height", +1, False), ("mouth_corner_width", +1, True)),
 }
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
+# Image evidence per region (see appearance.py): a second way for a region to start an event, for the lid
+# closures MediaPipe's eye landmarks under-read; (signal, sign) as in REGION_SIGNALS. Used where present.
+IMAGE_CHANNELS = {"iris_contrast": ("eye", -1)}
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,17 @@ def _trailing(values: np.ndarray, index: pd.TimedeltaIndex, window_s: float, t_s
     return rolled
 
 
+def _noise(asymmetry: np.ndarray, index: pd.TimedeltaIndex, t_s: np.ndarray, p: DetectionParameters) -> np.ndarray:
+    """Robust standard deviation of the asymmetry's noise, from whichever half (left-leaning or
+    right-leaning frames) is quieter: spasms push one way only, so that half holds the noise alone even when
+    a side spends most of the recording in spasm."""
+    halves = []
+    for sign in (1.0, -1.0):
+        half = np.where(sign * asymmetry > 0, np.abs(asymmetry), np.nan)
+        halves.append(_trailing(half, index, p.noise_window_s, t_s, p.priming_s))
+    return 1.4826 * np.fmin(halves[0], halves[1])
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) index pairs of the True runs in a boolean array."""
     if not mask.any():
@@ -139,7 +153,7 @@ def detect_events(
     asymmetry = {r: contraction[r, "left"] - contraction[r, "right"] for r in REGIONS}
     threshold = {}
     for region in REGIONS:
-        spread = 1.4826 * _trailing(np.abs(asymmetry[region]), index, p.noise_window_s, t_s, p.priming_s)
+        spread = _noise(asymmetry[region], index, t_s, p)
         threshold[region] = np.maximum(p.threshold_sigmas * np.nan_to_num(spread), p.threshold_floor[region])
 
     margin = int(round(p.bilateral_margin_s / frame_step))
@@ -147,18 +161,35 @@ def detect_events(
     for region in TRIGGER_REGIONS:
         for side, sign in SIDE_SIGN.items():
             other = "right" if side == "left" else "left"
-            own = np.nan_to_num(sign * asymmetry[region], nan=-np.inf)
-            active = np.nan_to_num(contraction[region, side], nan=-np.inf)
-            release = p.release_fraction * threshold[region]
-            strong = (own >= threshold[region]) & (active >= release)
-            weak = own >= release
-            for a, b in _hysteresis(strong, weak):
-                lo, hi = max(0, a - margin), min(n, b + margin + 1)
-                peak_active = np.nanmax(contraction[region, side][a : b + 1])
-                # The other side must stay quiet in both directions: blinks, smiles and speech move both.
-                peak_other = np.nanmax(np.nan_to_num(np.abs(contraction[region, other][lo:hi]), nan=0.0))
-                if peak_other < p.one_sided_ratio[region] * peak_active:
-                    runs_by_side[side].append((a, b, region))
+            for a, b in _one_sided_runs(sign * asymmetry[region], contraction[region, side],
+                                        contraction[region, other], threshold[region], margin,
+                                        p.release_fraction, p.one_sided_ratio[region]):
+                runs_by_side[side].append((a, b, region))
+
+    image_runs = []
+    for name, (region, direction) in IMAGE_CHANNELS.items():
+        if f"{name}_left" not in signals:
+            continue
+        change = {}
+        for side in SIDE_SIGN:
+            values = np.where(usable, np.asarray(signals[f"{name}_{side}"], dtype=np.float64), np.nan)
+            change[side] = direction * (values - _trailing(values, index, p.baseline_window_s, t_s, p.priming_s))
+        asymmetry[name] = change["left"] - change["right"]
+        threshold[name] = np.maximum(p.image_sigmas * np.nan_to_num(_noise(asymmetry[name], index, t_s, p)),
+                                     p.image_floor[name])
+        for side, sign in SIDE_SIGN.items():
+            other = "right" if side == "left" else "left"
+            for a, b in _one_sided_runs(sign * asymmetry[name], change[side], change[other], threshold[name],
+                                        margin, p.release_fraction, p.one_sided_ratio[region]):
+                image_runs.append((a, b, side, region, name))
+    # An image channel must be corroborated: another measure of the same region leans the same way at least
+    # at its release level (pixels can also change for reasons that are not muscle: glare, a lock of hair).
+    for a, b, side, region, name in image_runs:
+        witnesses = [c for c in (region, *IMAGE_CHANNELS) if c != name and c in asymmetry
+                     and (c == region or IMAGE_CHANNELS[c][0] == region)]
+        if any(np.nanmax(SIDE_SIGN[side] * asymmetry[c][a : b + 1], initial=-np.inf)
+               >= p.release_fraction * np.nanmin(threshold[c][a : b + 1]) for c in witnesses):
+            runs_by_side[side].append((a, b, region))
 
     events = []
     for side, runs in runs_by_side.items():
@@ -168,6 +199,28 @@ def detect_events(
                 events.append(event)
     events.sort(key=lambda e: (e.start_s, e.side))
     return Detection(events=events, asymmetry=asymmetry, threshold=threshold, contraction=contraction)
+
+
+def _one_sided_runs(
+    own: np.ndarray, active: np.ndarray, passive: np.ndarray, threshold: np.ndarray, margin: int,
+    release_fraction: float, ratio: float,
+) -> list[tuple[int, int]]:
+    """Hysteresis runs of one side's asymmetry `own` where that side really moved and the other did not.
+
+    `active`/`passive`: this and the other side's deviation from rest. A run is kept when, within ±`margin`
+    frames, the other side's largest deviation (either way) stays below `ratio` × this side's largest.
+    """
+    release = release_fraction * threshold
+    own = np.nan_to_num(own, nan=-np.inf)
+    moving = np.nan_to_num(active, nan=-np.inf)
+    kept = []
+    for a, b in _hysteresis((own >= threshold) & (moving >= release), own >= release):
+        lo, hi = max(0, a - margin), min(len(own), b + margin + 1)
+        peak_active = np.nanmax(active[a : b + 1])
+        peak_other = np.nanmax(np.nan_to_num(np.abs(passive[lo:hi]), nan=0.0))
+        if peak_other < ratio * peak_active:
+            kept.append((a, b))
+    return kept
 
 
 def _group_runs(runs: list[tuple[int, int, str]], t_s: np.ndarray, merge_gap_s: float):
@@ -228,6 +281,8 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
     brow_rising = -contraction["brow", side][span] >= p.release_fraction * threshold["brow"][span]
     brow_lift = bool(np.any(eye_closing & brow_rising))
 
+    if confidence < p.min_confidence:
+        return None
     ordered = tuple(r for r in REGIONS if r in regions)
     return Event(
         start_s=start_s, end_s=end_s, side=side, regions=ordered, kind=kind,

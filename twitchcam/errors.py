@@ -41,3 +41,9 @@ class OutputError(TwitchcamError):
     """The results could not be written (folder not writable, disk full)."""
 
     exit_code = 1
+
+
+class VideosFailedError(TwitchcamError):
+    """A batch finished, but some of its videos could not be analysed (see batch_summary.csv)."""
+
+    exit_code = 5

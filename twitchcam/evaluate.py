@@ -165,9 +165,9 @@ def evaluate_dataset(
     found (columns of the truth plus `found`, `found_side`, `onset_error_s`), for breakdowns by amplitude or
     kind. With `out`, each clip's analysis is written to `out/<clip stem>/`.
     """
-    from twitchcam.analyze import analyze
     from twitchcam.landmarks import FaceLandmarker
     from twitchcam.model import resolve_model
+    from twitchcam.pipeline import analyze
 
     pairs = labelled_clips(folder)
     rows, scores, all_onsets, details = [], [], [], {}

@@ -19,6 +19,7 @@ UPPER_LID_CONTOUR = {"right": (33, 246, 161, 160, 159, 158, 157, 173, 133),
 LOWER_LID_CONTOUR = {"right": (33, 7, 163, 144, 145, 153, 154, 155, 133),
                      "left": (263, 249, 390, 373, 374, 380, 381, 382, 362)}
 IRIS_CENTRE = {"right": 468, "left": 473}
+IRIS_RING = {"right": (469, 470, 471, 472), "left": (474, 475, 476, 477)}
 # Upper edge of the eyebrow, lateral to medial.
 BROW = {"right": (70, 63, 105, 66, 107), "left": (300, 293, 334, 296, 336)}
 # Malar (cheek) surface below the lower lid: rises when the orbicularis oculi and zygomaticus contract.
@@ -28,6 +29,8 @@ MOUTH_CORNER = {"right": 61, "left": 291}
 # Points on the face midline that stay put when the face moves: forehead and nose bridge.
 MIDLINE_RIGID = (10, 151, 9, 8, 168, 6, 197, 195, 5, 4)
 FOREHEAD_TOP = 10
+NOSE_BRIDGE = 168
+NOSE_TIP = 1
 CHIN = 152
 UPPER_LIP = 0
 LOWER_LIP = 17

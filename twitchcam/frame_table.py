@@ -5,8 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from twitchcam.appearance import MidlineTracker, iris_contrast
+from twitchcam.face_mesh import SIDES
 from twitchcam.landmarks import FaceObservation
 from twitchcam.signals import SIGNAL_COLUMNS, measure
+
+IMAGE_COLUMNS = ("iris_contrast_left", "iris_contrast_right", "midline_appearance_change")
+MEASURED_COLUMNS = SIGNAL_COLUMNS + IMAGE_COLUMNS
 
 _BLOCK_ROWS = 4096
 
@@ -19,6 +24,8 @@ class FrameTable:
 
     def __init__(self, *, mirrored: bool = False):
         self.mirrored = mirrored
+        self._midline = MidlineTracker()
+        self._image_side = {"left": "right", "right": "left"} if mirrored else {"left": "left", "right": "right"}
         self._blocks: list[np.ndarray] = []
         self._meta: list[np.ndarray] = []  # frame, t_s, face, faces_found
         self._rows = 0
@@ -26,29 +33,34 @@ class FrameTable:
     def __len__(self) -> int:
         return self._rows
 
-    def add(self, observation: FaceObservation) -> np.ndarray:
-        """Measure the observation and store its row; returns the row of `SIGNAL_COLUMNS` values."""
+    def add(self, observation: FaceObservation, image: np.ndarray) -> np.ndarray:
+        """Measure the observation (and the frame's pixels) and store its row of `MEASURED_COLUMNS` values."""
         slot = self._rows % _BLOCK_ROWS
         if slot == 0:
-            self._blocks.append(np.full((_BLOCK_ROWS, len(SIGNAL_COLUMNS)), np.nan))
+            self._blocks.append(np.full((_BLOCK_ROWS, len(MEASURED_COLUMNS)), np.nan))
             self._meta.append(np.zeros((_BLOCK_ROWS, 4)))
         if observation.face:
-            self._blocks[-1][slot] = measure(
+            row = self._blocks[-1][slot]
+            row[: len(SIGNAL_COLUMNS)] = measure(
                 observation.landmarks, observation.rotation, observation.blendshapes, mirrored=self.mirrored
             )
+            row[len(SIGNAL_COLUMNS):] = [
+                *(iris_contrast(image, observation.landmarks, self._image_side[side]) for side in SIDES),
+                self._midline.update(observation.t_s, image, observation.landmarks),
+            ]
         self._meta[-1][slot] = (observation.frame, observation.t_s, observation.face, observation.faces_found)
         self._rows += 1
         return self._blocks[-1][slot]
 
     def to_frame(self) -> pd.DataFrame:
-        """All rows as a DataFrame: `frame`, `t_s`, `face`, `faces_found`, then `SIGNAL_COLUMNS`."""
+        """All rows as a DataFrame: `frame`, `t_s`, `face`, `faces_found`, then `MEASURED_COLUMNS`."""
         if self._rows == 0:
             meta = np.zeros((0, 4))
-            values = np.zeros((0, len(SIGNAL_COLUMNS)))
+            values = np.zeros((0, len(MEASURED_COLUMNS)))
         else:
             meta = np.concatenate(self._meta)[: self._rows]
             values = np.concatenate(self._blocks)[: self._rows]
-        table = pd.DataFrame(values, columns=list(SIGNAL_COLUMNS))
+        table = pd.DataFrame(values, columns=list(MEASURED_COLUMNS))
         table.insert(0, "frame", meta[:, 0].astype(np.int64))
         table.insert(1, "t_s", meta[:, 1])
         table.insert(2, "face", meta[:, 2].astype(bool))

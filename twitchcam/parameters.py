@@ -20,7 +20,7 @@ class DetectionParameters:
     """The first frames use the median of this opening stretch as their baseline (no history yet)."""
     noise_window_s: float = 30.0
     """Trailing window over which the typical size of the asymmetry (its noise) is measured."""
-    threshold_sigmas: float = 5.0
+    threshold_sigmas: float = 4.5
     """An event starts where the asymmetry exceeds this many robust standard deviations of its noise..."""
     release_fraction: float = 0.5
     """...and continues while it stays above this fraction of the start threshold (hysteresis)."""
@@ -28,6 +28,10 @@ class DetectionParameters:
         default_factory=lambda: {"eye": 0.012, "brow": 0.015, "cheek": 0.012, "mouth": 0.025}
     )
     """Smallest start threshold per region, well above landmark jitter (fractions of inter-ocular distance)."""
+    image_sigmas: float = 5.0
+    """Start threshold of the image channels (iris contrast), in robust standard deviations of their asymmetry."""
+    image_floor: dict[str, float] = field(default_factory=lambda: {"iris_contrast": 0.06})
+    """Smallest start threshold of the image channels (iris contrast: a fraction of the skin's brightness)."""
     one_sided_ratio: dict[str, float] = field(default_factory=lambda: {"eye": 0.6, "cheek": 0.4, "mouth": 0.4})
     """Per starting region, the other side may move at most this fraction as much as the active side, or the
     movement is bilateral. Higher for the eye: MediaPipe's two-eye shape prior makes the untouched eye read
@@ -42,8 +46,15 @@ class DetectionParameters:
     """A candidate must span at least this many frames."""
     max_duration_s: float = 30.0
     """Longer one-sided deviations are a changed resting posture, not a spasm."""
+    min_confidence: float = 0.1
+    """Events less confident than this are dropped (e.g. the landmarks show the other side moving as much)."""
     tonic_min_s: float = 0.5
     """A contraction held at least this long makes the event tonic; otherwise it is clonic."""
+    occlusion_change: float = 0.7
+    """Frames where the nose looks this different from its recent self (a hand, a tissue) are flagged as
+    occluded, with `occlusion_margin_s` either side, and not used for detection. Talking, blinking and
+    smiling faces stay below ~0.6; a hand over the face reads ~0.8."""
+    occlusion_margin_s: float = 0.3
     max_head_turn_deg: float = 20.0
     """Frames turned further than this (yaw or pitch) are flagged and not used for detection."""
 

@@ -7,19 +7,13 @@ applied by OpenCV's decoder, so frames arrive upright.
 from __future__ import annotations
 
 import math
-import os
 import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-# Decoder chatter ("moov atom not found", per-packet errors) would break the one-line error contract;
-# twitchcam reports unreadable input itself. Users can still override both variables.
-os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
-os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
-
-import cv2  # noqa: E402  (must follow the environment defaults above)
+import cv2
 import numpy as np
 
 from twitchcam.errors import UsageError, VideoOpenError

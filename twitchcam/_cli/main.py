@@ -1,7 +1,7 @@
 """The `twitchcam` command. Errors become one line on stderr and a documented exit code.
 
 Exit codes: 0 analysed; 1 internal error; 2 bad usage, file or model not found; 3 not a readable video;
-4 no face in any frame; 130 interrupted.
+4 no face in any frame; 5 `batch` finished but some videos failed (see batch_summary.csv); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -44,15 +44,27 @@ def cli() -> None:
               help="face_landmarker.task to use  [default: $TWITCHCAM_MODEL, models/, user cache, download]")
 @click.option("--quiet", is_flag=True, help="No progress bar and no result line.")
 @click.option("--debug", is_flag=True, help="Verbose logging, and a traceback on errors.")
-def analyze(video: str, out_dir: str | None, mirrored: bool, model: str | None, quiet: bool, debug: bool) -> None:
+@click.option("--report", "make_report", is_flag=True,
+              help="Also write report.html (one self-contained file for clinicians) and timeline.png.")
+@click.option("--annotate", is_flag=True,
+              help="Also write annotated.webm: the video with outlines, per-side bars and a banner during spasms.")
+def analyze(video: str, out_dir: str | None, mirrored: bool, model: str | None, quiet: bool, debug: bool,
+            make_report: bool, annotate: bool) -> None:
     """Analyse VIDEO and write its events, per-frame signals and summary."""
-    from twitchcam.analyze import analyze as run_analysis
-    from twitchcam.analyze import default_out_dir
+    from twitchcam.face_track import FaceTrackRecorder
+    from twitchcam.pipeline import analyze as run_analysis
+    from twitchcam.pipeline import default_out_dir
 
     _configure_logging(debug)
     out = out_dir or default_out_dir(video)
-    result = run_analysis(video, out=out, mirrored=mirrored, model=model,
-                          progress=not quiet and sys.stderr.isatty())
+    with FaceTrackRecorder(outlines=annotate) as recorder:  # face positions, so nothing runs MediaPipe twice
+        result = run_analysis(video, out=out, mirrored=mirrored, model=model,
+                              progress=not quiet and sys.stderr.isatty(),
+                              frame_hooks=(recorder,) if make_report or annotate else ())
+        if make_report or annotate:
+            from twitchcam._cli.report import write_extras
+
+            write_extras(video, out, result, recorder.finish(), report=make_report, annotate=annotate, quiet=quiet)
     if not quiet:
         s = result.summary
         click.echo(f"{s['n_events']} events ({s['events_per_min']:.1f}/min, {s['spasm_percent']:.1f}% of the time), "
@@ -88,11 +100,15 @@ def models_path() -> None:
 
 
 # Commands defined in their own modules are registered here, one line each.
+from twitchcam._cli.batch import batch  # noqa: E402
 from twitchcam._cli.evaluate import evaluate  # noqa: E402
+from twitchcam._cli.report import report  # noqa: E402
 from twitchcam._cli.synth import synth  # noqa: E402
 
+cli.add_command(batch)
 cli.add_command(evaluate)
 cli.add_command(synth)
+cli.add_command(report)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,4 @@
-"""`analyze`: one video file in, events, per-frame signals and a summary out."""
+"""The analysis pipeline: one video file in, events, per-frame signals and a summary out."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from twitchcam import __version__
-from twitchcam.detect import REGIONS, detect_events
+from twitchcam.detect import detect_events
 from twitchcam.errors import NoFaceError
 from twitchcam.frame_table import FrameTable
 from twitchcam.landmarks import FaceLandmarker, FaceObservation
@@ -89,7 +89,7 @@ def _measure_frames(
     try:
         for frame in reader:
             observation = landmarker.observe(frame.index, frame.t_s, frame.image)
-            table.add(observation)
+            table.add(observation, frame.image)
             for hook in hooks:
                 hook(frame, observation)
             if bar is not None:
@@ -109,14 +109,16 @@ def _analyse_table(
     turned = (frames["head_yaw_deg"].abs() > params.max_head_turn_deg) | (
         frames["head_pitch_deg"].abs() > params.max_head_turn_deg
     )
-    usable = frames["face"] & ~turned
+    occluded = _occluded(frames, params)
+    usable = frames["face"] & ~turned & ~occluded
     detection = detect_events(t_s, frames, usable.to_numpy(), params)
 
     frames.insert(4, "head_turned", turned.to_numpy())
-    frames.insert(5, "usable", usable.to_numpy())
-    for region in REGIONS:
-        frames[f"{region}_asymmetry"] = detection.asymmetry[region]
-        frames[f"{region}_threshold"] = np.where(usable, detection.threshold[region], np.nan)
+    frames.insert(5, "occluded", occluded.to_numpy())
+    frames.insert(6, "usable", usable.to_numpy())
+    for channel in detection.asymmetry:
+        frames[f"{channel}_asymmetry"] = detection.asymmetry[channel]
+        frames[f"{channel}_threshold"] = np.where(usable, detection.threshold[channel], np.nan)
     numeric = frames.select_dtypes("float64").columns
     frames[numeric] = frames[numeric].round(6)
 
@@ -136,8 +138,9 @@ def _analyse_table(
         "face_fraction": round(float(frames["face"].mean()), 4),
         "usable_fraction": round(float(usable.mean()), 4),
         **summarize(detection.events, duration_s),
-        "quality_warnings": _quality_warnings(frames, turned, usable, len(t_s) / duration_s if duration_s else 0.0,
-                                              info, params),
+        "occluded_fraction": round(float(occluded.mean()), 4),
+        "quality_warnings": _quality_warnings(frames, turned, occluded, usable,
+                                              len(t_s) / duration_s if duration_s else 0.0, info, params),
         "model_sha256": model_sha256,
         "mediapipe_version": _mediapipe_version(),
         "parameters": params.as_dict(),
@@ -146,7 +149,18 @@ def _analyse_table(
                     event_list=list(detection.events))
 
 
-def _quality_warnings(frames, turned, usable, fps: float, info: VideoInfo, params: DetectionParameters) -> list[str]:
+def _occluded(frames: pd.DataFrame, params: DetectionParameters) -> pd.Series:
+    """Frames where something covers the face (see appearance.MidlineTracker), widened by the margin."""
+    covered = (frames["midline_appearance_change"] >= params.occlusion_change).to_numpy()
+    if covered.any() and len(frames) > 1:
+        step = float(np.median(np.diff(frames["t_s"])))
+        width = 2 * int(round(params.occlusion_margin_s / step)) + 1
+        covered = np.convolve(covered, np.ones(width), mode="same") > 0
+    return pd.Series(covered, index=frames.index)
+
+
+def _quality_warnings(frames, turned, occluded, usable, fps: float, info: VideoInfo,
+                      params: DetectionParameters) -> list[str]:
     """Plain-language reasons to trust this recording less."""
     warnings = []
     face = float(frames["face"].mean())
@@ -156,6 +170,9 @@ def _quality_warnings(frames, turned, usable, fps: float, info: VideoInfo, param
     if turned_fraction > MAX_TURNED_FRACTION:
         warnings.append(f"head turned more than {params.max_head_turn_deg:g} degrees in "
                         f"{100 * turned_fraction:.0f}% of frames with a face")
+    if occluded.any():
+        warnings.append(f"something covered part of the face (a hand?) in {100 * float(occluded.mean()):.0f}% of "
+                        "frames; those frames were not used")
     if (frames["faces_found"] > 1).any():
         warnings.append(f"more than one face in {int((frames['faces_found'] > 1).sum())} frames; "
                         "the largest, most central face was followed")
