@@ -161,3 +161,29 @@ def test_any_signal_gives_well_formed_events(seed, seconds, nan_fraction, scale,
         assert e.kind in ("clonic", "tonic") and e.side in ("left", "right")
         assert e.regions and 0 <= e.confidence <= 1
         assert usable[e.start_frame] and usable[e.end_frame]
+
+
+def with_iris(frame: pd.DataFrame, seed: int = 1) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    for side in ("left", "right"):
+        frame[f"iris_contrast_{side}"] = 0.5 + rng.normal(0, 0.01, len(frame))
+    return frame
+
+
+def test_iris_contrast_finds_a_closure_the_landmarks_under_read():
+    """The landmarks lean only a little (as MediaPipe does), the iris fades clearly: an event."""
+    t, frame = quiet_face(30)
+    frame = with_iris(frame)
+    close_eye(frame, t, "left", 12.0, 1.0, amount=0.08)  # 0.008 IOD: below the landmark threshold
+    frame["iris_contrast_left"] -= 0.25 * pulse(t, 12.0, 1.0)
+    assert run(t, frame.drop(columns=["iris_contrast_left", "iris_contrast_right"])) == []
+    (event,) = run(t, frame)
+    assert event.side == "left" and "eye" in event.regions and abs(event.start_s - 12.0) < 0.1
+
+
+def test_iris_contrast_alone_is_not_enough():
+    """Glare or hair can dim one iris; without the lid moving the same way, it is not a spasm."""
+    t, frame = quiet_face(30)
+    frame = with_iris(frame)
+    frame["iris_contrast_left"] -= 0.25 * pulse(t, 12.0, 1.0)
+    assert run(t, frame) == []

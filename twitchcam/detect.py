@@ -96,6 +96,12 @@ def _trailing(values: np.ndarray, index: pd.TimedeltaIndex, window_s: float, t_s
     return rolled
 
 
+def _deviation(values, usable: np.ndarray, index: pd.TimedeltaIndex, t_s: np.ndarray, p: DetectionParameters):
+    """A signal's deviation from its own resting value (trailing median), NaN where not usable."""
+    values = np.where(usable, np.asarray(values, dtype=np.float64), np.nan)
+    return values - _trailing(values, index, p.baseline_window_s, t_s, p.priming_s)
+
+
 def _noise(asymmetry: np.ndarray, index: pd.TimedeltaIndex, t_s: np.ndarray, p: DetectionParameters) -> np.ndarray:
     """Robust standard deviation of the asymmetry's noise, from whichever half (left-leaning or
     right-leaning frames) is quieter: spasms push one way only, so that half holds the noise alone even when
@@ -145,8 +151,7 @@ def detect_events(
         for side in SIDE_SIGN:
             total = np.zeros(n)
             for name, sign, one_way in parts:
-                values = np.where(usable, np.asarray(signals[f"{name}_{side}"], dtype=np.float64), np.nan)
-                part = sign * (values - _trailing(values, index, p.baseline_window_s, t_s, p.priming_s))
+                part = sign * _deviation(signals[f"{name}_{side}"], usable, index, t_s, p)
                 total += np.fmax(part, 0.0) if one_way else part
             contraction[region, side] = total
 
@@ -170,10 +175,7 @@ def detect_events(
     for name, (region, direction) in IMAGE_CHANNELS.items():
         if f"{name}_left" not in signals:
             continue
-        change = {}
-        for side in SIDE_SIGN:
-            values = np.where(usable, np.asarray(signals[f"{name}_{side}"], dtype=np.float64), np.nan)
-            change[side] = direction * (values - _trailing(values, index, p.baseline_window_s, t_s, p.priming_s))
+        change = {side: direction * _deviation(signals[f"{name}_{side}"], usable, index, t_s, p) for side in SIDE_SIGN}
         asymmetry[name] = change["left"] - change["right"]
         threshold[name] = np.maximum(p.image_sigmas * np.nan_to_num(_noise(asymmetry[name], index, t_s, p)),
                                      p.image_floor[name])
@@ -185,8 +187,9 @@ def detect_events(
     # An image channel must be corroborated: another measure of the same region leans the same way at least
     # at its release level (pixels can also change for reasons that are not muscle: glare, a lock of hair).
     for a, b, side, region, name in image_runs:
-        witnesses = [c for c in (region, *IMAGE_CHANNELS) if c != name and c in asymmetry
-                     and (c == region or IMAGE_CHANNELS[c][0] == region)]
+        witnesses = [region] + [
+            c for c, (r, _) in IMAGE_CHANNELS.items() if r == region and c != name and c in asymmetry
+        ]
         if any(np.nanmax(SIDE_SIGN[side] * asymmetry[c][a : b + 1], initial=-np.inf)
                >= p.release_fraction * np.nanmin(threshold[c][a : b + 1]) for c in witnesses):
             runs_by_side[side].append((a, b, region))
