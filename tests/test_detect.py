@@ -174,7 +174,7 @@ def test_iris_contrast_finds_a_closure_the_landmarks_under_read():
     """The landmarks lean only a little (as MediaPipe does), the iris fades clearly: an event."""
     t, frame = quiet_face(30)
     frame = with_iris(frame)
-    close_eye(frame, t, "left", 12.0, 1.0, amount=0.08)  # 0.008 IOD: below the landmark threshold
+    close_eye(frame, t, "left", 12.0, 1.0, amount=0.06)  # 0.006 IOD: below the landmark threshold
     frame["iris_contrast_left"] -= 0.25 * pulse(t, 12.0, 1.0)
     assert run(t, frame.drop(columns=["iris_contrast_left", "iris_contrast_right"])) == []
     (event,) = run(t, frame)
