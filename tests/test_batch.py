@@ -279,6 +279,7 @@ def test_summary_table_keeps_whole_numbers_whole_and_failed_rows_empty():
     (["{tmp}", "--out", "{tmp}"], 2, "must not be the folder of videos itself"),
     (["{tmp}", "--out", "{tmp}/o", "--workers", "0"], 2, "--workers"),
     (["{tmp}", "--out", "{tmp}/o", "--workers", "2", "--scheduler", "tcp://127.0.0.1:1"], 2, "Dask cluster"),
+    (["{tmp}", "--out", "{tmp}/o", "--scheduler", "no-port"], 2, "not a Dask scheduler address"),
     (["{tmp}"], 2, "--out"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(tmp_path, model_path, capsys, args, code, text):

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 
 from twitchcam import __version__
 from twitchcam.batch.plan import BatchItem, BatchOptions
-from twitchcam.batch.progress import Bars
 from twitchcam.batch.rows import BatchRow
 from twitchcam.batch.worker import process_item
 from twitchcam.errors import TwitchcamError, UsageError
@@ -26,13 +26,12 @@ CONNECT_TIMEOUT_S = 15
 
 
 def run_on_cluster(items: Sequence[BatchItem], options: BatchOptions, finish: Callable[[BatchRow], None], *,
-             scheduler: str, bars: Bars) -> None:
+                   scheduler: str) -> None:
     """Analyse `items` on the cluster whose scheduler is at `scheduler`, calling `finish(row)` for each."""
-    try:
-        from distributed import Client, as_completed
-        from distributed.scheduler import KilledWorker
-    except ImportError as err:
-        raise UsageError("--scheduler needs Dask: pip install 'dask[distributed]'") from err
+    check_address(scheduler)  # before Client(): a client made from a bad address hangs at exit
+    from distributed import Client, as_completed
+    from distributed.scheduler import KilledWorker
+
     try:
         client = Client(scheduler, timeout=CONNECT_TIMEOUT_S, set_as_default=False)
     except (OSError, TimeoutError, ValueError, TypeError) as err:
@@ -49,12 +48,27 @@ def run_on_cluster(items: Sequence[BatchItem], options: BatchOptions, finish: Ca
             except KilledWorker:
                 row = BatchRow.failed(item.rel, "the Dask workers analysing this video died (crash, or out of "
                                                 "memory) each time it was tried")
+            except CancelledError as err:  # the scheduler went away or restarted: nothing more will finish
+                raise TwitchcamError(f"the Dask scheduler cancelled the batch: {err}") from err
             except Exception as err:  # noqa: BLE001 - a task error must not stop the batch
-                if type(err).__name__ == "CancelledError":
-                    raise TwitchcamError(f"the Dask scheduler cancelled the batch: {err}") from err
                 row = BatchRow.failed(item.rel, f"internal error: {type(err).__name__}: {err}")
             finish(row)
             future.release()
+
+
+def check_address(address: str) -> None:
+    """`UsageError` unless Dask is installed and `address` is one it can use (scheme://host:port)."""
+    try:
+        from distributed.comm import parse_address
+        from distributed.comm.addressing import parse_host_port
+    except ImportError as err:
+        raise UsageError("--scheduler needs Dask: pip install 'dask[distributed]'") from err
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls", "ws", "wss"):
+            parse_host_port(location)
+    except (ValueError, TypeError) as err:
+        raise UsageError(f"not a Dask scheduler address: {address} ({err}); e.g. tcp://HOST:8786") from err
 
 
 def _check_workers(client, options: BatchOptions) -> None:

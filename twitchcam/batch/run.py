@@ -86,7 +86,7 @@ def run_batch(
                 else:
                     from twitchcam.batch.cluster import run_on_cluster
 
-                    run_on_cluster(todo, options, finish, scheduler=scheduler, bars=bars)
+                    run_on_cluster(todo, options, finish, scheduler=scheduler)
     return BatchResult(out=out_path, rows=[writer.rows[i.rel] for i in items if i.rel in writer.rows])
 
 
@@ -115,5 +115,9 @@ def _check_arguments(root: Path, out: Path, workers: int | None, scheduler: str 
         raise UsageError(f"--workers must be at least 1, not {workers}")
     if workers is not None and scheduler is not None:
         raise UsageError("--workers is for local runs; a Dask cluster has its own workers")
+    if scheduler is not None:
+        from twitchcam.batch.cluster import check_address
+
+        check_address(scheduler)
     if report and not report_available():
         raise UsageError("--report needs twitchcam.report, which this installation does not have")
