@@ -245,6 +245,13 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
     other = "right" if side == "left" else "left"
     first = min(a for a, _, _ in group)
     last = max(b for _, b, _ in group)
+    # Onset: hysteresis starts at the release level; step back over the frames where the starting
+    # region's asymmetry was still rising from rest, so the onset is where the movement began.
+    start_region = next(r for a, _, r in sorted(group) if a == first)
+    rising = sign * asymmetry[start_region]
+    floor = p.onset_fraction * threshold[start_region]
+    while first > 0 and usable[first - 1] and floor[first - 1] < rising[first - 1] < rising[first]:
+        first -= 1
     start_s, end_s = float(t_s[first]), float(t_s[last] + frame_step)
     if last - first + 1 < p.min_frames or end_s - start_s < p.min_duration_s or end_s - start_s > p.max_duration_s:
         return None

@@ -24,6 +24,9 @@ class DetectionParameters:
     """An event starts where the asymmetry exceeds this many robust standard deviations of its noise..."""
     release_fraction: float = 0.5
     """...and continues while it stays above this fraction of the start threshold (hysteresis)."""
+    onset_fraction: float = 0.15
+    """An event's onset is traced back to where its asymmetry was still above this fraction of the start
+    threshold and rising (hysteresis alone would date it at the release level, late by a frame or two)."""
     threshold_floor: dict[str, float] = field(
         default_factory=lambda: {"eye": 0.012, "brow": 0.015, "cheek": 0.012, "mouth": 0.025}
     )
