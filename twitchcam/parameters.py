@@ -35,7 +35,7 @@ class DetectionParameters:
     """Start threshold of the image channels (iris contrast), in robust standard deviations of their asymmetry."""
     image_floor: dict[str, float] = field(default_factory=lambda: {"iris_contrast": 0.06})
     """Smallest start threshold of the image channels (iris contrast: a fraction of the skin's brightness)."""
-    one_sided_ratio: dict[str, float] = field(default_factory=lambda: {"eye": 0.6, "cheek": 0.4, "mouth": 0.4})
+    one_sided_ratio: dict[str, float] = field(default_factory=lambda: {"eye": 0.65, "cheek": 0.4, "mouth": 0.4})
     """Per starting region, the other side may move at most this fraction as much as the active side, or the
     movement is bilateral. Higher for the eye: MediaPipe's two-eye shape prior makes the untouched eye read
     10–45% of a one-sided closure (measured on warped stills), while blinks read about 1:1."""
