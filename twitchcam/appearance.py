@@ -85,11 +85,13 @@ def iris_contrast(image_bgr: np.ndarray, landmarks_px: np.ndarray, side: str) ->
     if x0 < 0 or y0 < 0 or x0 + 2 * half + 1 > w or y0 + 2 * half + 1 > h:
         return float("nan")
     crop = cv2.cvtColor(image_bgr[y0 : y0 + 2 * half + 1, x0 : x0 + 2 * half + 1], cv2.COLOR_BGR2GRAY)
-    yy, xx = np.mgrid[-half : half + 1, -half : half + 1]
+    # Pixel offsets from the crop centre as a row (x) and a column (y), broadcast to the crop's shape.
+    offsets = np.arange(-half, half + 1)
+    xx, yy = offsets[np.newaxis, :], offsets[:, np.newaxis]
     cx, cy = centre[0] - (x0 + half), centre[1] - (y0 + half)
-    distance = np.hypot(xx - cx, yy - cy)
-    iris = crop[distance <= 0.8 * radius]
-    skin = crop[(np.abs(xx - cx) <= radius) & (np.abs(np.abs(yy - cy) - 2.8 * radius) <= 0.6 * radius)]
+    dx, dy = xx - cx, yy - cy
+    iris = crop[np.hypot(dx, dy) <= 0.8 * radius]
+    skin = crop[(np.abs(dx) <= radius) & (np.abs(np.abs(dy) - 2.8 * radius) <= 0.6 * radius)]
     skin_level = float(skin.mean()) if skin.size else 0.0
     if skin_level < 8 or not iris.size:  # too dark to tell
         return float("nan")

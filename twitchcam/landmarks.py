@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 MAX_FACES = 2
@@ -93,7 +94,7 @@ class FaceLandmarker:
     def observe(self, frame_index: int, t_s: float, image_bgr: np.ndarray) -> FaceObservation:
         import mediapipe as mp
 
-        rgb = np.ascontiguousarray(image_bgr[:, :, ::-1])
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)  # ~10x faster than a reversed-channel numpy copy
         mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
         with _quiet_native_stderr(self._quiet and not self._warmed_up):
             result = self._landmarker.detect(mp_image)
