@@ -103,12 +103,14 @@ def models_path() -> None:
 from twitchcam._cli.batch import batch  # noqa: E402
 from twitchcam._cli.evaluate import evaluate  # noqa: E402
 from twitchcam._cli.report import report  # noqa: E402
+from twitchcam._cli.serve import serve  # noqa: E402
 from twitchcam._cli.synth import synth  # noqa: E402
 
 cli.add_command(batch)
 cli.add_command(evaluate)
 cli.add_command(synth)
 cli.add_command(report)
+cli.add_command(serve)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,99 @@
+"""The web page end to end in headless Chromium: choose the spasm sample, wait for the report, read it.
+
+Uses Selenium with Debian's chromium and chromium-driver (never a browser downloaded at run time).
+Skipped when they are missing, unless TWITCHCAM_REQUIRE_SHARED=1 (CI), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from test_server import SAMPLE, running_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage", "--window-size=1280,2400")
+REPORT_TIMEOUT_S = 180
+
+pytestmark = pytest.mark.slow
+
+
+def _need_browser():
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    try:
+        from selenium import webdriver
+    except ImportError:
+        missing.append("the selenium package")
+    if missing:
+        message = f"headless browser test needs {', '.join(missing)}"
+        if os.environ.get("TWITCHCAM_REQUIRE_SHARED") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return webdriver
+
+
+@pytest.fixture
+def browser(tmp_path):
+    webdriver = _need_browser()
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_upload_with_the_file_picker_and_read_the_report(browser, tmp_path, model_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with running_server(tmp_path / "data", model_path, "--workers", "1") as server:
+        browser.get(f"{server.url}/")
+        assert "Analyse a face video" in browser.page_source
+        browser.find_element(By.ID, "file").send_keys(str(SAMPLE))
+        WebDriverWait(browser, 10).until(ec.element_to_be_clickable((By.ID, "go")))
+        assert "hfs_left.mp4" in browser.find_element(By.ID, "chosen").text
+        browser.save_screenshot(str(tmp_path / "upload_page.png"))
+        browser.find_element(By.ID, "go").click()
+
+        WebDriverWait(browser, 30).until(ec.url_contains("/jobs/"))
+        browser.save_screenshot(str(tmp_path / "job_running.png"))
+        WebDriverWait(browser, REPORT_TIMEOUT_S).until(
+            lambda d: d.find_elements(By.ID, "report") or d.find_elements(By.ID, "error"))
+        assert not browser.find_elements(By.ID, "error"), browser.find_element(By.ID, "error").text
+        assert "done" in browser.find_element(By.ID, "badge").text
+        headline = browser.find_element(By.CSS_SELECTOR, ".headline").text
+        assert "on the left side" in headline, headline
+        links = {a.get_attribute("href").split("/files/")[1].split("?")[0]
+                 for a in browser.find_elements(By.CSS_SELECTOR, ".downloads a")}
+        assert {"events.csv", "frames.csv", "summary.json", "report.html"} <= links
+        WebDriverWait(browser, 30).until(
+            lambda d: d.execute_script("return document.getElementById('annotated').readyState") >= 1)
+        assert browser.execute_script("return document.getElementById('annotated').duration") > 20
+        browser.save_screenshot(str(tmp_path / "job_done.png"))
+
+        browser.switch_to.frame(browser.find_element(By.ID, "report"))
+        rows = browser.find_elements(By.CSS_SELECTOR, "table.events tbody tr[data-side]")
+        sides = [row.get_attribute("data-side") for row in rows]
+        assert len(sides) >= 4 and set(sides) == {"left"}, sides
+        assert all("left" in row.text for row in rows)
+        browser.switch_to.default_content()
+        browser.execute_script("document.getElementById('report').scrollIntoView()")
+        browser.save_screenshot(str(tmp_path / "job_report.png"))
+
+        browser.get(f"{server.url}/jobs")
+        WebDriverWait(browser, 10).until(lambda d: "side: left" in d.find_element(By.ID, "jobs-body").text)
+        assert "hfs_left.mp4" in browser.find_element(By.ID, "jobs-body").text
+        browser.save_screenshot(str(tmp_path / "jobs_list.png"))
+        print(f"screenshots in {tmp_path}")

@@ -1,0 +1,59 @@
+"""`twitchcam serve`: the local web page for clinicians (upload a clip, follow progress, read the report)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from twitchcam.errors import UsageError
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. The default answers only this computer; use --token with any other.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for uploads, results and the job database  [default: <user data dir>/twitchcam/server]")
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Videos analysed at the same time (one process each, about 0.5 GB of memory each).")
+@click.option("--max-upload-mb", default=500, show_default=True, type=click.IntRange(1, 100_000),
+              help="Largest video accepted, in MB.")
+@click.option("--token", envvar="TWITCHCAM_TOKEN", show_envvar=True,
+              help="Require this token on every page and API call (Bearer header, or the sign-in page).")
+@click.option("--model", type=click.Path(dir_okay=False, path_type=str),
+              help="face_landmarker.task to use  [default: $TWITCHCAM_MODEL, models/, user cache, download]")
+@click.option("--debug", is_flag=True, help="Verbose logging, and a traceback on errors.")
+def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_mb: int, token: str | None,
+          model: str | None, debug: bool) -> None:
+    """Serve the web page: upload face videos, follow their analysis, read the reports.
+
+    Open http://HOST:PORT/ in a browser. The JSON API is described at /docs. Jobs and results stay in
+    --data across restarts.
+    """
+    try:
+        import uvicorn
+
+        from twitchcam.server.app import create_app
+    except ImportError as err:
+        raise UsageError(f"the web page needs extra packages ({err.name} is missing): "
+                         "pip install 'twitchcam[all]'") from err
+    from twitchcam._cli.main import _configure_logging
+    from twitchcam.model import resolve_model
+    from twitchcam.server.settings import ServerSettings, default_data_dir, is_loopback
+
+    _configure_logging(debug)
+    if token is not None and not token.strip():
+        raise UsageError("--token must not be empty")
+    settings = ServerSettings(data_dir=(data_dir or default_data_dir()).expanduser().resolve(),
+                              model=str(resolve_model(model).path), host=host, workers=workers,
+                              max_upload_bytes=max_upload_mb * 1024 * 1024, token=token)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"cannot use --data {settings.data_dir}: {err.strerror or err}") from err
+    if not is_loopback(host) and token is None:
+        click.echo(f"twitchcam: warning: listening on {host} without --token: anyone who can reach this "
+                   "computer can upload videos and read results", err=True)
+    click.echo(f"twitchcam: serving on http://{host}:{port}/ (data in {settings.data_dir}); Ctrl-C stops", err=True)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="debug" if debug else "warning")

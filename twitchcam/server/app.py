@@ -1,0 +1,213 @@
+"""The FastAPI application: the JSON API under /api, and the pages a clinician uses in the browser.
+
+`create_app(settings)` builds one app around one job store and one worker pool; the pool starts and
+stops with the app (uvicorn's lifespan). Request handlers only receive uploads and read the store: every
+analysis runs in the pool's worker processes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from twitchcam import __version__
+from twitchcam.server import pages
+from twitchcam.server.jobs import DONE, RUNNING, Job, JobStore, new_job_id
+from twitchcam.server.pool import RESULTS_DIR, WorkerPool
+from twitchcam.server.security import COOKIE, refusal, safe_next, token_matches
+from twitchcam.server.settings import ServerSettings
+from twitchcam.server.uploads import FILE_FIELD, UploadRefused, check_video, receive_upload
+
+log = logging.getLogger(__name__)
+
+# The only files a job's results can be downloaded as: name → media type. Anything else is 404.
+RESULT_FILES = {
+    "events.csv": "text/csv; charset=utf-8",
+    "frames.csv": "text/csv; charset=utf-8",
+    "summary.json": "application/json",
+    "report.html": "text/html; charset=utf-8",
+    "timeline.png": "image/png",
+    "annotated.webm": "video/webm",
+}
+# report.html is ours and has no scripts; it may show only its own inline styles and embedded pictures.
+REPORT_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
+
+
+class JobOut(BaseModel):
+    """A job as the API returns it."""
+
+    id: str
+    name: str
+    status: str
+    """queued, running, done or failed"""
+    stage: str
+    progress: float
+    """0–1"""
+    error: str | None
+    summary: dict | None
+    """summary.json once done"""
+    mirrored: bool
+    size_bytes: int
+    frames_total: int
+    attempts: int
+    created: float
+    started: float | None
+    finished: float | None
+
+
+class JobCreated(BaseModel):
+    id: str
+    status: str
+
+
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {
+    "type": "object", "required": [FILE_FIELD],
+    "properties": {FILE_FIELD: {"type": "string", "format": "binary", "description": "the video"},
+                   "mirrored": {"type": "boolean", "description": "the recording is a mirror image"}}}}}}}
+
+
+def create_app(settings: ServerSettings) -> FastAPI:
+    """The web application for `settings`; its worker pool runs while the app is being served."""
+    store = JobStore(settings.database)
+    pool = WorkerPool(settings, store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        settings.jobs_dir.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(settings.uploads_dir, ignore_errors=True)  # uploads cut off by the last stop
+        for job_id in store.recover():
+            log.warning("job %s was running when the server stopped", job_id)
+        pool.start()
+        try:
+            yield
+        finally:
+            pool.stop()
+            store.close()
+
+    app = FastAPI(title="twitchcam", version=__version__, lifespan=lifespan,
+                  description="Upload face videos, follow their analysis for one-sided facial spasms, and "
+                              "download the results. Not a diagnosis.")
+    app.state.settings, app.state.store, app.state.pool = settings, store, pool
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next):
+        refused = refusal(request, settings)
+        if refused is not None:
+            return refused
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        return response
+
+    @app.exception_handler(UploadRefused)
+    async def upload_refused(request: Request, err: UploadRefused) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, err.status)
+
+    def job_or_404(job_id: str) -> Job:
+        job = store.get(job_id)
+        if job is None:
+            raise HTTPException(404, "no such job")
+        return job
+
+    # ---- JSON API ----------------------------------------------------------------------------------------
+
+    @app.post("/api/jobs", status_code=201, response_model=JobCreated, openapi_extra=UPLOAD_BODY,
+              responses={400: {"description": "empty or malformed upload"}, 413: {"description": "too large"},
+                         422: {"description": "not a video twitchcam can read"}})
+    async def create_job(request: Request) -> JSONResponse:
+        """Upload a video (multipart field `file`, optional `mirrored`) and queue its analysis."""
+        upload = await receive_upload(request, settings.uploads_dir, settings.max_upload_bytes)
+        folder: Path | None = None
+        try:
+            frames = await run_in_threadpool(check_video, upload)
+            job = Job(id=new_job_id(), name=upload.name, ext=upload.ext, size_bytes=upload.size_bytes,
+                      mirrored=upload.fields.get("mirrored", "").strip().lower() in TRUE_WORDS, frames_total=frames)
+            folder = settings.jobs_dir / job.id
+            folder.mkdir(parents=True)
+            os.replace(upload.path, folder / job.input_name)
+            store.add(job)
+        except BaseException:
+            upload.discard()
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        pool.wake()
+        return JSONResponse({"id": job.id, "status": job.status}, 201, headers={"Location": f"/api/jobs/{job.id}"})
+
+    @app.get("/api/jobs", response_model=list[JobOut])
+    def list_jobs() -> list[dict]:
+        """Every job, newest first."""
+        return [job.public() for job in store.all()]
+
+    @app.get("/api/jobs/{job_id}", response_model=JobOut, responses={404: {"description": "no such job"}})
+    def get_job(job_id: str) -> dict:
+        """A job's status (queued, running, done, failed), progress 0–1, error, and summary once done."""
+        return job_or_404(job_id).public()
+
+    @app.get("/api/jobs/{job_id}/files/{name}", response_class=FileResponse,
+             responses={404: {"description": "no such job, not finished, or not a result file"}})
+    def get_file(job_id: str, name: str, download: bool = False) -> FileResponse:
+        """A result file: events.csv, frames.csv, summary.json, report.html, timeline.png or annotated.webm."""
+        if name not in RESULT_FILES:
+            raise HTTPException(404, f"not a result file; available: {', '.join(RESULT_FILES)}")
+        job = job_or_404(job_id)
+        path = settings.jobs_dir / job.id / RESULTS_DIR / name
+        if job.status != DONE or not path.is_file():
+            raise HTTPException(404, f"{name} is not available (the job is {job.status})")
+        headers = {"Content-Security-Policy": REPORT_POLICY} if name == "report.html" else {}
+        filename = f"{Path(job.name).stem}_{name}" if download else None
+        return FileResponse(path, media_type=RESULT_FILES[name], filename=filename, headers=headers,
+                            content_disposition_type="attachment" if download else "inline")
+
+    @app.delete("/api/jobs/{job_id}", status_code=204, responses={404: {"description": "no such job"}})
+    def delete_job(job_id: str) -> Response:
+        """Remove a job and all its files (a running analysis is stopped)."""
+        job = store.delete(job_id)
+        if job is None:
+            raise HTTPException(404, "no such job")
+        if job.status == RUNNING:
+            pool.cancel(job.id)
+        shutil.rmtree(settings.jobs_dir / job.id, ignore_errors=True)
+        return Response(status_code=204)
+
+    # ---- pages -------------------------------------------------------------------------------------------
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def upload_page() -> HTMLResponse:
+        return pages.html(pages.upload_page(settings.max_upload_bytes))
+
+    @app.get("/jobs", response_class=HTMLResponse, include_in_schema=False)
+    def jobs_page() -> HTMLResponse:
+        return pages.html(pages.jobs_page())
+
+    @app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
+    def job_page(job_id: str) -> HTMLResponse:
+        job = store.get(job_id)
+        if job is None:
+            return pages.html(pages.not_found_page(), 404)
+        return pages.html(pages.job_page(job))
+
+    @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
+    def login_page(next: str = "/") -> HTMLResponse:
+        return pages.html(pages.login_page(safe_next(next), failed=False))
+
+    @app.post("/login", include_in_schema=False)
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        target = safe_next(str(form.get("next", "/")))
+        if settings.token is None or not token_matches(str(form.get("token", "")), settings.token):
+            return pages.html(pages.login_page(target, failed=True), 401)
+        response = RedirectResponse(target, 303)
+        response.set_cookie(COOKIE, settings.token, httponly=True, samesite="strict")
+        return response
+
+    return app

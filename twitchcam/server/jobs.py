@@ -1,0 +1,191 @@
+"""The job store: one SQLite table under --data, so that jobs outlive the server process.
+
+Only the server process writes to it (workers report through a queue, see `pool.py`). A job is
+`queued` → `running` → `done` or `failed`; a job found `running` when the server starts was cut off by a
+stop or a crash, and is queued again (up to `MAX_ATTEMPTS` runs) or failed with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+STATUSES = (QUEUED, RUNNING, DONE, FAILED)
+MAX_ATTEMPTS = 2
+JOB_ID_BYTES = 18  # 144 random bits, 24 URL-safe characters
+JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    ext TEXT NOT NULL,
+    mirrored INTEGER NOT NULL,
+    size_bytes INTEGER NOT NULL,
+    frames_total INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    stage TEXT NOT NULL DEFAULT '',
+    progress REAL NOT NULL DEFAULT 0,
+    error TEXT,
+    summary TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL
+)
+"""
+
+
+def new_job_id() -> str:
+    """A random, unguessable job id (it is also the name of the job's folder)."""
+    return secrets.token_urlsafe(JOB_ID_BYTES)
+
+
+@dataclass
+class Job:
+    """One uploaded video and the state of its analysis."""
+
+    id: str
+    name: str
+    """The uploaded file's name, for display only (never used as a path)."""
+    ext: str
+    """Validated video extension, e.g. `.mp4`: the upload is stored as `input<ext>`."""
+    mirrored: bool
+    size_bytes: int
+    frames_total: int
+    """The container's frame count (0 when unknown), for the percentage done."""
+    status: str = QUEUED
+    stage: str = ""
+    progress: float = 0.0
+    """0–1: the analysis pass is most of it, the report and annotated video the rest."""
+    error: str | None = None
+    summary: dict | None = None
+    attempts: int = 0
+    created: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+
+    @property
+    def input_name(self) -> str:
+        return f"input{self.ext}"
+
+    def public(self) -> dict:
+        """The job as the JSON API shows it."""
+        record = asdict(self)
+        record["progress"] = round(self.progress, 4)
+        return record
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Job:
+        record = dict(row)
+        record["mirrored"] = bool(record["mirrored"])
+        record["summary"] = json.loads(record["summary"]) if record["summary"] else None
+        return cls(**record)
+
+
+class JobStore:
+    """Jobs in SQLite, safe to use from the request handlers and the pool's thread at once."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(_SCHEMA)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def add(self, job: Job) -> Job:
+        job.created = job.created or time.time()
+        record = asdict(job)
+        record["mirrored"] = int(job.mirrored)
+        record["summary"] = json.dumps(job.summary) if job.summary is not None else None
+        columns = ", ".join(record)
+        with self._transaction() as db:
+            db.execute(f"INSERT INTO jobs ({columns}) VALUES ({', '.join('?' * len(record))})",
+                       tuple(record.values()))
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        if not JOB_ID_PATTERN.match(job_id):
+            return None
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return Job.from_row(row) if row else None
+
+    def all(self) -> list[Job]:
+        """Every job, newest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM jobs ORDER BY created DESC").fetchall()
+        return [Job.from_row(row) for row in rows]
+
+    def delete(self, job_id: str) -> Job | None:
+        """Remove a job's row; returns it as it was (None when unknown)."""
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is not None:
+                db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        return Job.from_row(row) if row else None
+
+    def claim_next(self) -> Job | None:
+        """Mark the oldest queued job `running` (one more attempt) and return it."""
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM jobs WHERE status = ? ORDER BY created LIMIT 1", (QUEUED,)).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE jobs SET status = ?, stage = ?, progress = 0, attempts = attempts + 1, "
+                       "started = ? WHERE id = ?", (RUNNING, "starting", time.time(), row["id"]))
+            row = db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
+        return Job.from_row(row)
+
+    def set_progress(self, job_id: str, attempt: int, progress: float, stage: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET progress = ?, stage = ? WHERE id = ? AND attempts = ? AND status = ?",
+                       (progress, stage, job_id, attempt, RUNNING))
+
+    def finish(self, job_id: str, attempt: int, *, summary: dict | None = None, error: str | None = None) -> None:
+        """Record the end of a run: `done` with its summary, or `failed` with the reason."""
+        status = FAILED if error is not None else DONE
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET status = ?, stage = '', progress = ?, error = ?, summary = ?, finished = ? "
+                       "WHERE id = ? AND attempts = ? AND status = ?",
+                       (status, 1.0 if status == DONE else 0.0, error,
+                        json.dumps(summary) if summary is not None else None, time.time(), job_id, attempt, RUNNING))
+
+    def recover(self) -> list[str]:
+        """At start-up: requeue jobs a stopped server left `running`, or fail them after `MAX_ATTEMPTS` runs."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT id, attempts FROM jobs WHERE status = ?", (RUNNING,)).fetchall()
+            for row in rows:
+                if row["attempts"] >= MAX_ATTEMPTS:
+                    db.execute("UPDATE jobs SET status = ?, stage = '', error = ?, finished = ? WHERE id = ?",
+                               (FAILED, f"the server stopped while analysing this video, {row['attempts']} times; "
+                                        "it was not tried again", time.time(), row["id"]))
+                else:
+                    db.execute("UPDATE jobs SET status = ?, stage = ?, progress = 0 WHERE id = ?",
+                               (QUEUED, "queued again after a server restart", row["id"]))
+        return [row["id"] for row in rows]

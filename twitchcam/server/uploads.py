@@ -1,0 +1,188 @@
+"""Receiving an uploaded video: streamed to disk in chunks under a temporary name, refused early and cleanly.
+
+The multipart body is parsed as it arrives (python-multipart's streaming parser), so memory does not grow
+with the video and reading stops as soon as the size limit is passed. The uploaded file name is kept
+for display only; the bytes go to `<uploads>/<random>.part`, and only a checked extension survives.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from twitchcam.batch.plan import VIDEO_EXTENSIONS
+
+FILE_FIELD = "file"
+MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers and small fields around the video
+MAX_FIELD_BYTES = 1024
+MAX_NAME_CHARS = 200
+
+
+class UploadRefused(Exception):
+    """An upload the server will not analyse; `status` is the HTTP code, the message says why."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Upload:
+    """A video received in full at `path` (a temporary name), with what the form said about it."""
+
+    path: Path
+    name: str
+    ext: str
+    size_bytes: int
+    fields: dict[str, str] = field(default_factory=dict)
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def display_name(raw: str) -> str:
+    """The last component of a client-side file name, without control characters; for display only."""
+    name = re.split(r"[\\/]", raw)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()
+    return name[:MAX_NAME_CHARS] or "video"
+
+
+def video_extension(name: str) -> str:
+    """The lower-case extension of `name` when it is a video type twitchcam reads, else `UploadRefused`."""
+    ext = PurePosixPath(name).suffix.lower()
+    if ext not in VIDEO_EXTENSIONS:
+        known = ", ".join(sorted(e.lstrip(".") for e in VIDEO_EXTENSIONS))
+        raise UploadRefused(422, f"{name!r} is not a video file twitchcam reads (it reads {known})")
+    return ext
+
+
+class _Receiver:
+    """Callbacks of the streaming multipart parser: the file part goes to disk, small fields to memory."""
+
+    def __init__(self, uploads_dir: Path, max_bytes: int):
+        self.uploads_dir, self.max_bytes = uploads_dir, max_bytes
+        self.upload: Upload | None = None
+        self.fields: dict[str, str] = {}
+        self._headers: dict[bytes, bytes] = {}
+        self._header = [b"", b""]
+        self._field: str | None = None
+        self._value = bytearray()
+        self._file = None
+
+    def callbacks(self) -> dict:
+        return {
+            "on_part_begin": self._part_begin, "on_header_field": self._header_field,
+            "on_header_value": self._header_value, "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished, "on_part_data": self._part_data,
+            "on_part_end": self._part_end,
+        }
+
+    def _part_begin(self) -> None:
+        self._headers, self._header, self._field, self._value = {}, [b"", b""], None, bytearray()
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header[0] += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._header[1] += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[self._header[0].strip().lower()] = self._header[1].strip()
+        self._header = [b"", b""]
+
+    def _headers_finished(self) -> None:
+        _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = params.get(b"name", b"").decode("utf-8", "replace")
+        if name != FILE_FIELD:
+            self._field = name
+            return
+        if self.upload is not None:
+            raise UploadRefused(400, "send one video per upload")
+        shown = display_name(params.get(b"filename", b"").decode("utf-8", "replace"))
+        ext = video_extension(shown)
+        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        path = self.uploads_dir / f"{secrets.token_hex(12)}.part"
+        self._file = open(path, "xb")  # noqa: SIM115 - closed in _part_end or close()
+        self.upload = Upload(path=path, name=shown, ext=ext, size_bytes=0, fields=self.fields)
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._file is None:
+            if len(self._value) + end - start > MAX_FIELD_BYTES:
+                raise UploadRefused(400, f"form field {self._field!r} is too long")
+            self._value += data[start:end]
+            return
+        self.upload.size_bytes += end - start
+        if self.upload.size_bytes > self.max_bytes:
+            raise UploadRefused(413, f"the video is larger than the {_megabytes(self.max_bytes)} this server accepts")
+        self._file.write(data[start:end])
+
+    def _part_end(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        elif self._field:
+            self.fields[self._field] = self._value.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+async def receive_upload(request, uploads_dir: Path, max_bytes: int) -> Upload:
+    """Stream the multipart body of `request` to disk; raises `UploadRefused` and leaves nothing behind."""
+    mime, params = parse_options_header(request.headers.get("content-type", ""))
+    boundary = params.get(b"boundary")
+    if mime != b"multipart/form-data" or not boundary:
+        raise UploadRefused(400, f"send the video as multipart/form-data in the field {FILE_FIELD!r}")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes + MULTIPART_OVERHEAD_BYTES:
+        raise UploadRefused(413, f"the video is larger than the {_megabytes(max_bytes)} this server accepts")
+    receiver = _Receiver(uploads_dir, max_bytes)
+    try:
+        parser = MultipartParser(boundary, receiver.callbacks())
+        async for chunk in request.stream():
+            parser.write(chunk)
+        parser.finalize()
+        receiver.close()
+        if receiver.upload is None:
+            raise UploadRefused(400, f"no video in the upload (the form field {FILE_FIELD!r} is missing)")
+        if receiver.upload.size_bytes == 0:
+            raise UploadRefused(400, f"{receiver.upload.name!r} is empty (0 bytes)")
+        return receiver.upload
+    except (UploadRefused, ValueError, MultipartParseError) as err:
+        _discard(receiver)
+        if isinstance(err, UploadRefused):
+            raise
+        raise UploadRefused(400, f"the upload could not be read: {err}") from err
+    except BaseException:  # a dropped connection, a full disk: leave nothing behind
+        _discard(receiver)
+        raise
+
+
+def _discard(receiver: _Receiver) -> None:
+    receiver.close()
+    if receiver.upload is not None:
+        receiver.upload.discard()
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):g} MB"
+
+
+def check_video(upload: Upload) -> int:
+    """Open the upload with twitchcam's reader (blocking); returns the frame count or raises `UploadRefused`."""
+    from twitchcam.errors import TwitchcamError
+    from twitchcam.video import VideoReader
+
+    try:
+        with VideoReader(upload.path) as reader:
+            return reader.info.frame_count
+    except TwitchcamError as err:
+        message = str(err).replace(str(upload.path), repr(upload.name))
+        raise UploadRefused(422, f"not a video twitchcam can read: {message}") from err
