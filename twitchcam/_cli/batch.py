@@ -12,6 +12,8 @@ import time
 
 import click
 
+from twitchcam._cli.options import configure_logging, debug_option, mirrored_option, model_option
+
 
 @click.command()
 @click.argument("folder", metavar="DIR", type=click.Path(file_okay=False, path_type=str))
@@ -29,22 +31,17 @@ import click
               help="Run on the Dask cluster whose scheduler is at ADDRESS (tcp://HOST:8786).")
 @click.option("--report", is_flag=True,
               help="Also write report.html and timeline.png for every video, as `analyze --report` does.")
-@click.option("--mirrored", is_flag=True,
-              help="The recordings are mirror images (selfie preview): swap left and right.")
-@click.option("--model", type=click.Path(dir_okay=False, path_type=str),
-              help="face_landmarker.task to use  [default: $TWITCHCAM_MODEL, models/, user cache, download]")
+@mirrored_option
+@model_option
 @click.option("--quiet", is_flag=True, help="No progress bars and no result line.")
-@click.option("--debug", is_flag=True, help="Verbose logging, and a traceback on errors.")
+@debug_option
 def batch(folder: str, out_dir: str, workers: int | None, pattern: str | None, resume: bool, scheduler: str | None,
           report: bool, mirrored: bool, model: str | None, quiet: bool, debug: bool) -> None:
     """Analyse every video under DIR (recursively, hidden files skipped) into OUT."""
-    import logging
-
     from twitchcam.batch import run_batch
     from twitchcam.errors import VideosFailedError
 
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="twitchcam: %(levelname)s: %(message)s")
+    configure_logging(debug)
     start = time.monotonic()
     result = run_batch(folder, out_dir, workers=workers, pattern=pattern, resume=resume, scheduler=scheduler,
                        report=report, mirrored=mirrored, model=model, progress=not quiet and sys.stderr.isatty())

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from twitchcam._cli.options import debug_option, model_option
 from twitchcam.errors import UsageError
 
 _TABLE_COLUMNS = ["clip", "n_truth", "n_pred", "true_positives", "false_positives", "false_negatives",
@@ -26,8 +27,8 @@ _TABLE_COLUMNS = ["clip", "n_truth", "n_pred", "true_positives", "false_positive
               help="Also write the scores as JSON to this file.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               help="With --dataset: keep each clip's analysis in OUT/<clip stem>/.")
-@click.option("--model", type=click.Path(dir_okay=False, path_type=str), help="face_landmarker.task to use.")
-@click.option("--debug", is_flag=True, help="A traceback on errors.")
+@model_option
+@debug_option
 def evaluate(truth, events, dataset, duration_s, json_out, out, model, debug) -> None:
     """Score EVENTS (an events.csv) against TRUTH (start_s,end_s,side[,...]), or a whole --dataset.
 

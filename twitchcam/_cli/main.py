@@ -6,7 +6,6 @@ Exit codes: 0 analysed; 1 internal error; 2 bad usage, file or model not found; 
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import traceback
@@ -14,14 +13,10 @@ import traceback
 import click
 
 from twitchcam import __version__
+from twitchcam._cli.options import configure_logging, debug_option, mirrored_option, model_option
 from twitchcam.errors import TwitchcamError
 
 EXIT_INTERRUPTED = 130
-
-
-def _configure_logging(debug: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="twitchcam: %(levelname)s: %(message)s")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -38,12 +33,10 @@ def cli() -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=str),
               help="Folder for events.csv, frames.csv and summary.json  [default: <video stem>_twitchcam/ "
                    "next to the video]")
-@click.option("--mirrored", is_flag=True,
-              help="The recording is a mirror image (selfie preview): swap left and right.")
-@click.option("--model", type=click.Path(dir_okay=False, path_type=str),
-              help="face_landmarker.task to use  [default: $TWITCHCAM_MODEL, models/, user cache, download]")
+@mirrored_option
+@model_option
 @click.option("--quiet", is_flag=True, help="No progress bar and no result line.")
-@click.option("--debug", is_flag=True, help="Verbose logging, and a traceback on errors.")
+@debug_option
 @click.option("--report", "make_report", is_flag=True,
               help="Also write report.html (one self-contained file for clinicians) and timeline.png.")
 @click.option("--annotate", is_flag=True,
@@ -55,7 +48,7 @@ def analyze(video: str, out_dir: str | None, mirrored: bool, model: str | None, 
     from twitchcam.pipeline import analyze as run_analysis
     from twitchcam.pipeline import default_out_dir
 
-    _configure_logging(debug)
+    configure_logging(debug)
     out = out_dir or default_out_dir(video)
     with FaceTrackRecorder(outlines=annotate) as recorder:  # face positions, so nothing runs MediaPipe twice
         result = run_analysis(video, out=out, mirrored=mirrored, model=model,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from twitchcam._cli.options import configure_logging, debug_option
+
 
 def write_extras(video: str, out: str | Path, result, track, *, report: bool, annotate: bool, quiet: bool) -> None:
     """After `analyze`: annotated.webm (second decode-only pass) and report.html + timeline.png."""
@@ -28,16 +30,15 @@ def write_extras(video: str, out: str | Path, result, track, *, report: bool, an
 @click.option("--video", type=click.Path(dir_okay=False, path_type=str),
               help="The analysed video, for the face pictures  [default: the `video` in summary.json]")
 @click.option("--quiet", is_flag=True, help="No result line.")
-@click.option("--debug", is_flag=True, help="Verbose logging, and a traceback on errors.")
+@debug_option
 def report(out_dir: str, video: str | None, quiet: bool, debug: bool) -> None:
     """Write report.html and timeline.png for an existing results folder OUTDIR.
 
     The face pictures need the video; without it the report is written without them and says so.
     """
-    from twitchcam._cli.main import _configure_logging
     from twitchcam.report import report_folder
 
-    _configure_logging(debug)
+    configure_logging(debug)
     written = report_folder(out_dir, video=video)
     _warn(written.notes)
     if not quiet:

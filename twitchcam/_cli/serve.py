@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from twitchcam._cli.options import configure_logging, debug_option, model_option
 from twitchcam.errors import UsageError
 
 
@@ -21,9 +22,8 @@ from twitchcam.errors import UsageError
               help="Largest video accepted, in MB.")
 @click.option("--token", envvar="TWITCHCAM_TOKEN", show_envvar=True,
               help="Require this token on every page and API call (Bearer header, or the sign-in page).")
-@click.option("--model", type=click.Path(dir_okay=False, path_type=str),
-              help="face_landmarker.task to use  [default: $TWITCHCAM_MODEL, models/, user cache, download]")
-@click.option("--debug", is_flag=True, help="Verbose logging, and a traceback on errors.")
+@model_option
+@debug_option
 def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_mb: int, token: str | None,
           model: str | None, debug: bool) -> None:
     """Serve the web page: upload face videos, follow their analysis, read the reports.
@@ -38,11 +38,10 @@ def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_
     except ImportError as err:
         raise UsageError(f"the web page needs extra packages ({err.name} is missing): "
                          "pip install 'twitchcam[all]'") from err
-    from twitchcam._cli.main import _configure_logging
     from twitchcam.model import resolve_model
     from twitchcam.server.settings import ServerSettings, default_data_dir, is_loopback
 
-    _configure_logging(debug)
+    configure_logging(debug)
     if token is not None and not token.strip():
         raise UsageError("--token must not be empty")
     settings = ServerSettings(data_dir=(data_dir or default_data_dir()).expanduser().resolve(),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from twitchcam._cli.options import debug_option, model_option
 from twitchcam.synth import REGION_CHOICES
 
 
@@ -22,8 +23,8 @@ from twitchcam.synth import REGION_CHOICES
               help="Allowed region sets, repeatable  [default: mostly eye alone, some with cheek and mouth]")
 @click.option("--amplitude", nargs=2, type=click.FloatRange(0, 1), default=(0.35, 0.9), show_default=True,
               help="Range of the eyelid closure at the peak, as a fraction of the aperture.")
-@click.option("--model", type=click.Path(dir_okay=False, path_type=str), help="face_landmarker.task to use.")
-@click.option("--debug", is_flag=True, help="A traceback on errors.")
+@model_option
+@debug_option
 def synth(video, out_video, truth_csv, seed, events, side, regions, amplitude, model, debug) -> None:
     """Write OUT_VIDEO: VIDEO with one-sided spasms warped in (.mkv/.avi: lossless FFV1; else mp4v)."""
     from twitchcam.synth import inject
