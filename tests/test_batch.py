@@ -125,16 +125,21 @@ def test_batch_gives_one_row_per_video_and_exit_5_when_some_fail(archive, refere
     assert leftovers(out) == []
 
 
-def test_resume_after_sigkill_finishes_without_redoing_finished_work(archive, reference, model_path, tmp_path):
-    import psutil
-
-    out = tmp_path / "out"
-    batch = run_batch_cli(str(archive), "--out", str(out), "--workers", "1", "--quiet", model=model_path, wait=False)
+def wait_for_a_finished_video(batch, out: Path) -> None:
+    """Block until the running batch has written its first completion marker (at most 2 minutes)."""
     deadline = time.monotonic() + 120
     while not list(out.rglob(".complete")):
         assert batch.poll() is None, batch.communicate()
         assert time.monotonic() < deadline, "no video finished in time"
         time.sleep(0.05)
+
+
+def test_resume_after_sigkill_finishes_without_redoing_finished_work(archive, reference, model_path, tmp_path):
+    import psutil
+
+    out = tmp_path / "out"
+    batch = run_batch_cli(str(archive), "--out", str(out), "--workers", "1", "--quiet", model=model_path, wait=False)
+    wait_for_a_finished_video(batch, out)
     workers = psutil.Process(batch.pid).children(recursive=True)
     batch.send_signal(signal.SIGKILL)
     batch.communicate(timeout=30)
@@ -198,11 +203,7 @@ def test_a_worker_killed_mid_batch_does_not_stop_it(archive, reference, model_pa
         (good / rel).symlink_to(archive / rel)
     out = tmp_path / "out"
     batch = run_batch_cli(str(good), "--out", str(out), "--workers", "2", model=model_path, wait=False)
-    deadline = time.monotonic() + 120
-    while not list(out.rglob(".complete")):
-        assert batch.poll() is None, batch.communicate()
-        assert time.monotonic() < deadline, "no video finished in time"
-        time.sleep(0.05)
+    wait_for_a_finished_video(batch, out)
     workers = [p for p in psutil.Process(batch.pid).children() if "spawn_main" in " ".join(p.cmdline())]
     assert len(workers) == 2
     workers[-1].kill()  # as the kernel's out-of-memory killer would
@@ -221,11 +222,7 @@ def test_ctrl_c_stops_the_workers_keeps_finished_rows_and_exits_130(archive, mod
         (tmp_path / "in" / Path(rel).name).symlink_to(archive / rel)
     out = tmp_path / "out"
     batch = run_batch_cli(str(tmp_path / "in"), "--out", str(out), "--workers", "1", model=model_path, wait=False)
-    deadline = time.monotonic() + 120
-    while not list(out.rglob(".complete")):
-        assert batch.poll() is None, batch.communicate()
-        assert time.monotonic() < deadline, "no video finished in time"
-        time.sleep(0.05)
+    wait_for_a_finished_video(batch, out)
     workers = psutil.Process(batch.pid).children(recursive=True)
     batch.send_signal(signal.SIGINT)
     stdout, stderr = batch.communicate(timeout=30)
