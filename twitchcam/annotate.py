@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -86,7 +87,7 @@ def write_annotated_video(
     try:
         with VideoReader(video) as reader:
             width, height = _output_size(reader.info.width, reader.info.height)
-            painter = _Painter(track, overlay, reader.info.width, reader.info.height, width, height)
+            painter = _TrackPainter(track, overlay, reader.info.width, reader.info.height, width, height)
             bar = _progress_bar(progress, reader.info.frame_count, out_path.name)
             try:
                 with av.open(str(temp), mode="w", format="webm") as container:
@@ -137,44 +138,60 @@ def _progress_bar(enabled: bool, total: int, name: str):
                 dynamic_ncols=True)
 
 
-class _Painter:
-    """Draws one frame's annotations. Text is rendered once into cached sprites: cv2.putText with
-    anti-aliasing costs ~0.5 ms a call at 720p, which would dominate the pass."""
+class _TrackPainter:
+    """Draws one frame of the annotated video from the recorded outlines and the analysis' movements."""
 
     def __init__(self, track: FaceTrack, overlay: Overlay, src_w: int, src_h: int, width: int, height: int):
         if track.points is None:
             raise ValueError("the face track has no outlines: record with FaceTrackRecorder(outlines=True)")
         self.track, self.overlay = track, overlay
         self.size = (width, height)
-        self.scale = np.array([width / src_w, height / src_h], dtype=np.float32)
-        self.unit = max(1.0, min(width, height) / 480)  # line and text scale
-        # MediaPipe side names -> anatomical sides (swapped in a mirrored recording).
-        self.anatomical = {"left": "right", "right": "left"} if overlay.mirrored else {"left": "left", "right": "right"}
-        # Where each anatomical side appears in the image: the subject's left is on the image's right.
-        self.on_image_right = {"left": not overlay.mirrored, "right": overlay.mirrored}
+        self.painter = Painter(width, height, mirrored=overlay.mirrored, scale=(width / src_w, height / src_h))
         self.events = list(overlay.events.itertuples())
-        self.sprites: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
-
-    def active_events(self, t_s: float) -> list:
-        return [e for e in self.events if e.start_s <= t_s < e.end_s]
 
     def draw(self, index: int, t_s: float, image: np.ndarray) -> np.ndarray:
         # Decoded frames are not reused by the reader, so drawing happens in place (no copy).
         if (image.shape[1], image.shape[0]) != self.size:  # scaled down, or rounded to even sizes
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        active = self.active_events(t_s)
-        involved = {(e.side, r) for e in active for r in str(e.regions).split(";")}
-        self._outlines(image, index, involved)
-        self._bars(image, index)
-        self._banner(image, active)
-        self._clock(image, t_s)
+        by_region = self.overlay.movements.by_region
+
+        def movement(region: str, side: str) -> float:
+            values = by_region[region, side]
+            return float(values[index]) if index < len(values) else float("nan")
+
+        active = [e for e in self.events if e.start_s <= t_s < e.end_s]
+        self.painter.paint(image, self.track.frame_points(index), movement, active, t_s)
         return image
 
-    def _outlines(self, image: np.ndarray, index: int, involved: set) -> None:
+
+class Painter:
+    """Draws the tracked outlines, per-side movement bars, a banner per active spasm and the clock on a frame
+    (the annotated video and the live window). Text is rendered once into cached sprites: cv2.putText with
+    anti-aliasing costs ~0.5 ms a call at 720p, which would dominate the pass."""
+
+    def __init__(self, width: int, height: int, *, mirrored: bool, scale: tuple[float, float] = (1.0, 1.0)):
+        self.scale = np.array(scale, dtype=np.float32)  # outline points (source pixels) -> image pixels
+        self.unit = max(1.0, min(width, height) / 480)  # line and text scale
+        # MediaPipe side names -> anatomical sides (swapped in a mirrored recording).
+        self.anatomical = {"left": "right", "right": "left"} if mirrored else {"left": "left", "right": "right"}
+        # Where each anatomical side appears in the image: the subject's left is on the image's right.
+        self.on_image_right = {"left": not mirrored, "right": mirrored}
+        self.sprites: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+    def paint(self, image: np.ndarray, points: np.ndarray | None, movement: Callable[[str, str], float],
+              active: Sequence, t_s: float) -> None:
+        """Draw in place. `points`: outline points (`face_track.OUTLINE_SLICES`) or None without a face;
+        `movement(region, side)`: the bar values; `active`: events (with `event_id`, `side`, `regions` joined
+        by ';', `kind`) under way."""
+        involved = {(e.side, r) for e in active for r in str(e.regions).split(";")}
+        if points is not None:
+            self._outlines(image, points, involved)
+        self._bars(image, movement)
+        self._banner(image, active)
+        self._clock(image, t_s)
+
+    def _outlines(self, image: np.ndarray, points: np.ndarray, involved: set) -> None:
         u = self.unit
-        points = self.track.frame_points(index)
-        if points is None:
-            return
         points = (points * self.scale).astype(np.int32)
         for (part, mp_side), where in OUTLINE_SLICES.items():
             side = self.anatomical[mp_side]
@@ -185,7 +202,7 @@ class _Painter:
             cv2.polylines(image, [pts.reshape(-1, 1, 2)], part in ("eye", "cheek"), SIDE_BGR[side], thick,
                           cv2.LINE_AA)
 
-    def _bars(self, image: np.ndarray, index: int) -> None:
+    def _bars(self, image: np.ndarray, movement: Callable[[str, str], float]) -> None:
         """Per side, one bar per region showing how far that side moved from rest, at that side's image edge."""
         u = self.unit
         height, width = image.shape[:2]
@@ -197,20 +214,16 @@ class _Painter:
             y0 = height - panel_h - int(6 * u)
             roi = image[y0 : y0 + panel_h, x0 : x0 + panel_w]
             np.right_shift(roi, 1, out=roi)  # darkened background
-            self._text(image, side.upper(), (x0 + gap, y0 + int(12 * u)), 0.4, SIDE_BGR[side])
+            self.text(image, side.upper(), (x0 + gap, y0 + int(12 * u)), 0.4, SIDE_BGR[side])
             base = y0 + int(16 * u) + bar_h
             for k, region in enumerate(REGIONS):
                 x = x0 + gap + k * (bar_w + gap)
-                value = self._movement(region, side, index)
+                value = movement(region, side)
                 level = float(np.clip(value / BAR_FULL_SCALE[region], 0, 1)) if np.isfinite(value) else 0.0
                 cv2.rectangle(image, (x, base - bar_h), (x + bar_w, base), (90, 90, 90), 1)
                 if level > 0:
                     cv2.rectangle(image, (x, base - int(level * bar_h)), (x + bar_w, base), SIDE_BGR[side], -1)
-                self._text(image, region[0].upper(), (x + 1, base + int(13 * u)), 0.38, (235, 235, 235))
-
-    def _movement(self, region: str, side: str, index: int) -> float:
-        values = self.overlay.movements.by_region[region, side]
-        return float(values[index]) if index < len(values) else float("nan")
+                self.text(image, region[0].upper(), (x + 1, base + int(13 * u)), 0.38, (235, 235, 235))
 
     def _banner(self, image: np.ndarray, active: list) -> None:
         u = self.unit
@@ -219,17 +232,17 @@ class _Painter:
         for k, event in enumerate(active):
             y0 = k * row_h
             cv2.rectangle(image, (0, y0), (width, y0 + row_h), SIDE_BGR[event.side], -1)
-            text = (f"{event.side.upper()} spasm #{event.event_id}: {str(event.regions).replace(';', ', ')} "
-                    f"({event.kind})")
-            self._text(image, text, (int(8 * u), y0 + int(18 * u)), 0.55, (255, 255, 255), outline=False)
+            number = f" #{event.event_id}" if event.event_id != "" else ""  # live: not numbered until final
+            text = f"{event.side.upper()} spasm{number}: {str(event.regions).replace(';', ', ')} ({event.kind})"
+            self.text(image, text, (int(8 * u), y0 + int(18 * u)), 0.55, (255, 255, 255), outline=False)
 
     def _clock(self, image: np.ndarray, t_s: float) -> None:
         u = self.unit
         height, width = image.shape[:2]
         text = f"{int(t_s // 60)}:{t_s % 60:04.1f}"
-        self._text(image, text, (width // 2 - int(20 * u), height - int(10 * u)), 0.5, (255, 255, 255))
+        self.text(image, text, (width // 2 - int(20 * u), height - int(10 * u)), 0.5, (255, 255, 255))
 
-    def _text(self, image: np.ndarray, text: str, origin: tuple[int, int], size: float, colour,
+    def text(self, image: np.ndarray, text: str, origin: tuple[int, int], size: float, colour,
               outline: bool = True) -> None:
         """Anti-aliased text (with a dark outline) at `origin` (baseline left), from a cached sprite."""
         key = (text, size, colour, outline)

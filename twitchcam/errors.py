@@ -31,6 +31,10 @@ class VideoOpenError(TwitchcamError):
     exit_code = 3
 
 
+class CameraError(VideoOpenError):
+    """No camera at that index, or it gives no frames (`twitchcam live`)."""
+
+
 class NoFaceError(TwitchcamError):
     """The video decodes, but no face was found in any frame."""
 

@@ -49,6 +49,11 @@ for _key, _indices in OUTLINE_GROUPS.items():
 N_OUTLINE_POINTS = _start
 
 
+def outline_points(landmarks: np.ndarray) -> np.ndarray:
+    """(N_OUTLINE_POINTS, 2) float32 pixel points of every outline (see `OUTLINE_SLICES`) from 478 landmarks."""
+    return np.ascontiguousarray(landmarks[_OUTLINE_INDEX, :2], dtype=np.float32)
+
+
 @dataclass
 class FaceTrack:
     """The recorded face positions of one video, frame by frame (index = frame number).
@@ -113,7 +118,7 @@ class FaceTrackRecorder:
             xy = observation.landmarks[:, :2]
             self._boxes.append(np.concatenate([xy.min(axis=0), xy.max(axis=0)]).astype(np.float32))
             if self._file is not None:
-                self._file.write(np.ascontiguousarray(xy[_OUTLINE_INDEX], dtype=np.float32).tobytes())
+                self._file.write(outline_points(observation.landmarks).tobytes())
         else:
             self._boxes.append(np.full(4, np.nan, dtype=np.float32))
             if self._file is not None:

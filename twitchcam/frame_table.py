@@ -52,15 +52,20 @@ class FrameTable:
         self._rows += 1
         return self._blocks[-1][slot]
 
-    def to_frame(self) -> pd.DataFrame:
-        """All rows as a DataFrame: `frame`, `t_s`, `face`, `faces_found`, then `MEASURED_COLUMNS`."""
-        if self._rows == 0:
+    def to_frame(self, start: int = 0) -> pd.DataFrame:
+        """Rows from `start` on as a DataFrame: `frame`, `t_s`, `face`, `faces_found`, then `MEASURED_COLUMNS`.
+
+        The index counts from `start` (a live detector reads only the recent rows)."""
+        start = min(max(start, 0), self._rows)
+        first = start // _BLOCK_ROWS
+        if self._rows == start:
             meta = np.zeros((0, 4))
             values = np.zeros((0, len(MEASURED_COLUMNS)))
         else:
-            meta = np.concatenate(self._meta)[: self._rows]
-            values = np.concatenate(self._blocks)[: self._rows]
-        table = pd.DataFrame(values, columns=list(MEASURED_COLUMNS))
+            skip, count = start - first * _BLOCK_ROWS, self._rows - start
+            meta = np.concatenate(self._meta[first:])[skip : skip + count]
+            values = np.concatenate(self._blocks[first:])[skip : skip + count]
+        table = pd.DataFrame(values, columns=list(MEASURED_COLUMNS), index=pd.RangeIndex(start, self._rows))
         table.insert(0, "frame", meta[:, 0].astype(np.int64))
         table.insert(1, "t_s", meta[:, 1])
         table.insert(2, "face", meta[:, 2].astype(bool))

@@ -70,7 +70,10 @@ def analyze(
             if own:
                 landmarker.close()
         info = reader.info
-    analysis = _analyse_table(table, info, mirrored, params, model_file.sha256)
+    analysis = analyse_table(table, info, mirrored, params, model_file.sha256)
+    if reader.damaged_frames:
+        analysis.summary["quality_warnings"].append(
+            f"{reader.damaged_frames} damaged frames could not be decoded and were skipped (their time is a gap)")
     if out is not None:
         analysis.write(out)
     return analysis
@@ -100,17 +103,14 @@ def _measure_frames(
     return table.to_frame()
 
 
-def _analyse_table(
+def analyse_table(
     frames: pd.DataFrame, info: VideoInfo, mirrored: bool, params: DetectionParameters, model_sha256: str
 ) -> Analysis:
+    """Events, per-frame table and summary from the measured frames (`FrameTable.to_frame()`) of a recording."""
     if not frames["face"].any():
         raise NoFaceError(f"no face found in any of the {len(frames)} frames of {info.path}")
     t_s = frames["t_s"].to_numpy()
-    turned = (frames["head_yaw_deg"].abs() > params.max_head_turn_deg) | (
-        frames["head_pitch_deg"].abs() > params.max_head_turn_deg
-    )
-    occluded = _occluded(frames, params)
-    usable = frames["face"] & ~turned & ~occluded
+    turned, occluded, usable = usability(frames, params)
     detection = detect_events(t_s, frames, usable.to_numpy(), params)
 
     frames.insert(4, "head_turned", turned.to_numpy())
@@ -147,6 +147,16 @@ def _analyse_table(
     }
     return Analysis(events=events_table(detection.events), frames=frames, summary=summary,
                     event_list=list(detection.events))
+
+
+def usability(frames: pd.DataFrame, params: DetectionParameters) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(turned, occluded, usable) per frame: the detector only uses frames with a face, facing the camera
+    and not covered. Whether a frame is occluded depends on frames up to `occlusion_margin_s` later."""
+    turned = (frames["head_yaw_deg"].abs() > params.max_head_turn_deg) | (
+        frames["head_pitch_deg"].abs() > params.max_head_turn_deg
+    )
+    occluded = _occluded(frames, params)
+    return turned, occluded, frames["face"] & ~turned & ~occluded
 
 
 def _occluded(frames: pd.DataFrame, params: DetectionParameters) -> pd.Series:
@@ -195,4 +205,4 @@ def _mediapipe_version() -> str:
         return "unknown"
 
 
-__all__ = ["analyze", "default_out_dir"]
+__all__ = ["analyse_table", "analyze", "default_out_dir", "usability"]

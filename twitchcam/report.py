@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,10 +31,10 @@ from twitchcam.clinical import (
     redetect,
     region_movements,
 )
-from twitchcam.errors import OutputError, UsageError, VideoOpenError
+from twitchcam.errors import UsageError, VideoOpenError
 from twitchcam.face_track import FaceTrack
 from twitchcam.plots import SIDE_COLOURS, png_bytes, stack_images, timeline_images, timeline_pages
-from twitchcam.results import EVENTS_FILE, FRAMES_FILE, SUMMARY_FILE
+from twitchcam.results import EVENTS_FILE, FRAMES_FILE, SUMMARY_FILE, replace_file
 from twitchcam.severity import estimate_scales
 
 REPORT_FILE = "report.html"
@@ -151,8 +150,8 @@ def write_report(
                        f"from {EVENTS_FILE}, {FRAMES_FILE} and {SUMMARY_FILE} in {folder.resolve()}."]),
     )
     timeline_png = png_bytes(stack_images(images))
-    html_path = _replace_atomically(folder / REPORT_FILE, page.encode("utf-8"))
-    timeline_path = _replace_atomically(folder / TIMELINE_FILE, timeline_png)
+    html_path = replace_file(folder / REPORT_FILE, page.encode("utf-8"))
+    timeline_path = replace_file(folder / TIMELINE_FILE, timeline_png)
     return ReportResult(html=html_path, timeline=timeline_path, notes=notes)
 
 
@@ -359,26 +358,3 @@ def _method(summary: dict, parameters: dict, folder: Path) -> h.Html:
                    "(a wink, a smirk, facial palsy, tics). Diagnosis needs a clinician, and usually MRI and EMG.",
               class_="small"),
     ])
-
-
-def _replace_atomically(path: Path, data: bytes) -> Path:
-    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
-    try:
-        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.chmod(temp, 0o666 & ~_umask())
-            os.replace(temp, path)
-        finally:
-            if os.path.exists(temp):
-                os.unlink(temp)
-    except OSError as err:
-        raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -23,15 +23,16 @@ EVENTS_FILE, FRAMES_FILE, SUMMARY_FILE = "events.csv", "frames.csv", "summary.js
 BRIEF_SPASM_MAX_S = 1.0  # clinicians split spasms into brief (< 1 s) and sustained (> 1 s)
 
 
+def event_record(event_id: int, e: Event) -> dict:
+    """One row of `events.csv` as plain JSON values (`live --headless` prints exactly these)."""
+    values = (event_id, round(e.start_s, 4), round(e.end_s, 4), round(e.duration_s, 4), e.side, ";".join(e.regions),
+              e.kind, round(e.peak_s, 4), round(e.peak_asymmetry, 4), e.confidence)
+    return dict(zip(EVENT_COLUMNS, values))
+
+
 def events_table(events: Sequence[Event]) -> pd.DataFrame:
     """Events as the `events.csv` table (an empty table with the same columns when there are none)."""
-    rows = [
-        (
-            i + 1, round(e.start_s, 4), round(e.end_s, 4), round(e.duration_s, 4), e.side, ";".join(e.regions),
-            e.kind, round(e.peak_s, 4), round(e.peak_asymmetry, 4), e.confidence,
-        )
-        for i, e in enumerate(events)
-    ]
+    rows = [event_record(i + 1, e) for i, e in enumerate(events)]
     table = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     return table.astype({"event_id": "int64", "start_s": "float64", "end_s": "float64", "duration_s": "float64",
                          "peak_s": "float64", "peak_asymmetry": "float64", "confidence": "float64"})
@@ -102,6 +103,30 @@ class Analysis:
         })
 
 
+def replace_file(path: str | os.PathLike, data: bytes) -> Path:
+    """Write `data` to a temporary file beside `path`, then rename it over `path` (never a partial file)."""
+    path = Path(path)
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.partial-", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes it private; results are not
+            os.replace(temp, path)
+        finally:
+            if os.path.exists(temp):
+                os.unlink(temp)
+    except OSError as err:
+        raise OutputError(f"cannot write {path}: {err.strerror or err}") from err
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_outputs(out_dir: str | os.PathLike, writers: dict) -> Path:
     """Run each writer on a temporary path beside `out_dir`, then move the finished files into place.
 
@@ -112,9 +137,7 @@ def write_outputs(out_dir: str | os.PathLike, writers: dict) -> Path:
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the results folder should not be
+        staging.chmod(0o777 & ~_umask())  # mkdtemp makes it private; the results folder should not be
     except OSError as err:
         raise OutputError(f"cannot write results to {out}: {err.strerror or err}") from err
     try:

@@ -1,7 +1,8 @@
 """The `twitchcam` command. Errors become one line on stderr and a documented exit code.
 
-Exit codes: 0 analysed; 1 internal error; 2 bad usage, file or model not found; 3 not a readable video;
-4 no face in any frame; 5 `batch` finished but some videos failed (see batch_summary.csv); 130 interrupted.
+Exit codes: 0 analysed; 1 internal error or results not writable; 2 bad usage, file or model not found;
+3 not a readable video, or no such camera; 4 no face in any frame; 5 `batch` finished but some videos failed
+(see batch_summary.csv); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -94,7 +95,9 @@ def models_path() -> None:
 
 # Commands defined in their own modules are registered here, one line each.
 from twitchcam._cli.batch import batch  # noqa: E402
+from twitchcam._cli.diary import diary, history  # noqa: E402
 from twitchcam._cli.evaluate import evaluate  # noqa: E402
+from twitchcam._cli.live import live  # noqa: E402
 from twitchcam._cli.report import report  # noqa: E402
 from twitchcam._cli.serve import serve  # noqa: E402
 from twitchcam._cli.synth import synth  # noqa: E402
@@ -104,6 +107,9 @@ cli.add_command(evaluate)
 cli.add_command(synth)
 cli.add_command(report)
 cli.add_command(serve)
+cli.add_command(live)
+cli.add_command(diary)
+cli.add_command(history)
 
 
 def main(argv: list[str] | None = None) -> int:
