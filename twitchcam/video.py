@@ -1,7 +1,8 @@
 """Frames from a video file, decoded on a background thread, one at a time (memory does not grow).
 
 Times come from the container's timestamps (phones record variable frame rate); rotation metadata is
-applied by OpenCV's decoder, so frames arrive upright.
+applied by OpenCV's decoder, so frames arrive upright. Damaged frames inside a file are skipped and
+counted (`VideoReader.damaged_frames`), not taken for its end.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from twitchcam.errors import UsageError, VideoOpenError
 
 FALLBACK_FPS = 30.0
 _PREFETCH_FRAMES = 8
+# OpenCV's read() fails alike at the end and on a damaged frame; this many failures in a row are taken for
+# the end. Bridges ~10 s of damage at 30 fps; at the real end a failing read costs microseconds.
+_MAX_DAMAGED_RUN = 300
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,19 @@ class VideoReader:
         if not self._capture.isOpened():
             self._capture.release()
             raise VideoOpenError(f"not a readable video: {self.path}")
-        ok, first = self._capture.read()
-        if not ok or first is None or first.size == 0:
+        self.damaged_frames = 0
+        """Frames that could not be decoded and were skipped (a damaged stretch inside the file); final once
+        iteration has ended."""
+        opening = [self._read(), None]
+        if opening[0] is not None:
+            opening[1] = self._read()
+        if opening[1] is None:
             self._capture.release()
-            raise VideoOpenError(f"no decodable video frame in {self.path} (not a video, or truncated)")
+            if opening[0] is None:
+                raise VideoOpenError(f"no decodable video frame in {self.path} (not a video, or truncated)")
+            raise VideoOpenError(f"only one frame could be decoded from {self.path} (a still image, or a video "
+                                 "cut after its first frame): movement cannot be measured")
+        first = opening[0][0]
         fps = self._capture.get(cv2.CAP_PROP_FPS)
         if not (math.isfinite(fps) and 0.5 <= fps <= 1000):
             fps = FALLBACK_FPS
@@ -80,7 +93,7 @@ class VideoReader:
             frame_count=int(count) if math.isfinite(count) and count > 0 else 0,
             rotation_deg=int(self._capture.get(cv2.CAP_PROP_ORIENTATION_META) or 0),
         )
-        self._first = (first, self._capture.get(cv2.CAP_PROP_POS_MSEC))
+        self._opening: list | None = opening
         self._queue: queue.Queue = queue.Queue(maxsize=_PREFETCH_FRAMES)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -105,15 +118,22 @@ class VideoReader:
     def _decode(self) -> None:
         """Producer: put (image, container time in ms) pairs, then None at the end."""
         try:
-            self._put(self._first)
-            self._first = None
-            while not self._stop.is_set():
-                ok, image = self._capture.read()
-                if not ok or image is None:
-                    break
-                self._put((image, self._capture.get(cv2.CAP_PROP_POS_MSEC)))
+            opening, self._opening = self._opening, None
+            for item in opening:
+                self._put(item)
+            while not self._stop.is_set() and (item := self._read()) is not None:
+                self._put(item)
         finally:
             self._put(None)
+
+    def _read(self) -> tuple[np.ndarray, float] | None:
+        """The next decodable frame and its container time in ms, skipping damaged frames; None at the end."""
+        for failed in range(_MAX_DAMAGED_RUN + 1):
+            ok, image = self._capture.read()
+            if ok and image is not None and image.size:
+                self.damaged_frames += failed
+                return image, self._capture.get(cv2.CAP_PROP_POS_MSEC)
+        return None
 
     def _put(self, item) -> None:
         while not self._stop.is_set():
