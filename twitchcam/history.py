@@ -16,6 +16,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from twitchcam.errors import UsageError
 from twitchcam.plots import SIDE_COLOURS
@@ -63,7 +64,12 @@ def plot_history(sessions: pd.DataFrame, treatments: pd.DataFrame, *, fig: Figur
         ax.grid(axis="y", alpha=0.3)
         _treatments(ax, treatments, labels=ax is rate_ax)
     rate_ax.set_title("Hemifacial spasm diary: spasms per session", loc="left")
-    rate_ax.legend(loc="upper left", fontsize=8, frameon=False, ncols=3)
+    handles, _ = rate_ax.get_legend_handles_labels()
+    if (treatments["kind"] == "botox").any():
+        handles.append(Patch(color=TREATMENT_COLOURS["botox"], alpha=0.15,
+                             label="expected Botox effect (day 3 to ~3 months)"))
+    rate_ax.legend(handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False,
+                   ncols=len(handles))
     locator = AutoDateLocator()
     time_ax.xaxis.set_major_locator(locator)
     time_ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))

@@ -7,6 +7,7 @@ are the same events (see `online.py`).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import tempfile
@@ -22,7 +23,7 @@ from twitchcam.detect import Event
 from twitchcam.frame_table import FrameTable
 from twitchcam.landmarks import FaceLandmarker
 from twitchcam.live.protocol import Protocol
-from twitchcam.live.sources import CameraSource, FileSource, LiveFrame
+from twitchcam.live.sources import CameraSource, FileSource
 from twitchcam.live.window import Hud, LiveWindow
 from twitchcam.online import LiveState, OnlineDetector
 from twitchcam.parameters import DetectionParameters
@@ -115,10 +116,11 @@ def run_session(
 
     landmarker.reset()
     wall_start = time.perf_counter()
-    frame: LiveFrame | None = None
+    info = source.info
     try:
         for frame in source.frames():
             if limit_s is not None and frame.t_s >= limit_s:
+                info = dataclasses.replace(info, frame_count=0)
                 break
             observation = landmarker.observe(frame.index, frame.t_s, frame.image)
             table.add(observation, frame.image)
@@ -143,6 +145,7 @@ def run_session(
             if window is not None:
                 action = window.show(frame, observation, state, hud)
                 if action == "quit":
+                    info = dataclasses.replace(info, frame_count=0)  # stopped early: the rest is not missing
                     break
                 if action == "marker":
                     number = sum(m.label.startswith("marker") for m in markers) + 1
@@ -151,6 +154,7 @@ def run_session(
             timing.latencies_ms.append(1000 * (time.perf_counter() - frame.captured))
     except KeyboardInterrupt:
         log.info("interrupted: ending the session and keeping what was recorded")
+        info = dataclasses.replace(info, frame_count=0)
     finally:
         timing.wall_s = time.perf_counter() - wall_start
         timing.frames = len(table)
@@ -161,7 +165,7 @@ def run_session(
 
     release(detector.finish())
     try:
-        analysis = analyse_table(table.to_frame(), source.info, mirrored, params, model_sha256)
+        analysis = analyse_table(table.to_frame(), info, mirrored, params, model_sha256)
     except Exception:
         if video_file is not None:
             video_file.unlink(missing_ok=True)

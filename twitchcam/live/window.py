@@ -49,7 +49,7 @@ class LiveWindow:
     def __init__(self, width: int, height: int, *, mirrored: bool):
         os.environ.setdefault("QT_LOGGING_RULES", "*=false")  # OpenCV's Qt complains about fonts it never uses
         self.painter = Painter(width, height, mirrored=mirrored)
-        cv2.namedWindow(TITLE, cv2.WINDOW_AUTOSIZE)
+        cv2.namedWindow(TITLE, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no Qt toolbar
         self._shown = False
 
     def show(self, frame: LiveFrame, observation: FaceObservation, state: LiveState | None, hud: Hud) -> str | None:
