@@ -91,6 +91,11 @@ class FaceLandmarker:
         """Forget the subject's position (call between unrelated videos)."""
         self._last_centre = None
 
+    def warm_up(self, width: int, height: int) -> None:
+        """Run the model once on a blank frame: its first call is slow (~0.5 s), which a live picture would show."""
+        self.observe(-1, 0.0, np.zeros((height, width, 3), dtype=np.uint8))
+        self.reset()
+
     def observe(self, frame_index: int, t_s: float, image_bgr: np.ndarray) -> FaceObservation:
         import mediapipe as mp
 

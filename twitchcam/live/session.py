@@ -114,7 +114,7 @@ def run_session(
             if on_event is not None:
                 on_event(hud.count, event)
 
-    landmarker.reset()
+    landmarker.warm_up(source.info.width, source.info.height)
     wall_start = time.perf_counter()
     info = source.info
     try:
