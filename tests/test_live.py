@@ -22,6 +22,7 @@ from twitchcam.online import OnlineDetector
 from twitchcam.parameters import DetectionParameters
 from twitchcam.pipeline import usability
 from twitchcam.results import EVENT_COLUMNS, events_table
+from twitchcam.video import cv2
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "hfs_left.mp4"
 
@@ -181,6 +182,15 @@ def test_history_plot_spans_weeks_of_sessions_and_treatments(tmp_path, analysed)
     assert len(sessions) == 17 and list(treatments["kind"]) == ["botox", "botox"]
 
 
+def test_a_camera_stream_is_read_on_its_own_thread(model_path):
+    """A video file given as the camera's address (as an IP camera's URL would be) goes through the camera
+    path: newest frame only, times from the clock."""
+    result = run_cli("live", "--camera", str(SAMPLE), "--headless", "--no-save", model=model_path)
+    assert result.returncode == 0, result.stderr
+    summary = _json_lines(result.stdout)[-1]["summary"]
+    assert summary["video"] == f"camera {SAMPLE}" and summary["frames"] >= 30 and summary["face_fraction"] == 1.0
+
+
 def test_no_camera_is_one_clear_line(model_path, tmp_path):
     result = run_cli("live", "--camera", "7", "--headless", "--db", str(tmp_path / "d.sqlite3"), model=model_path)
     assert_one_line_error(result, 3, "no camera 7")
@@ -226,7 +236,7 @@ def test_window_shows_the_face_takes_a_marker_and_q_saves(x_display, model_path,
     db = tmp_path / "diary.sqlite3"
     env = {**os.environ, "DISPLAY": x_display, "TWITCHCAM_MODEL": str(model_path), "TWITCHCAM_NO_DOWNLOAD": "1"}
     live = subprocess.Popen([sys.executable, "-m", "twitchcam._cli.main", "live", "--source", str(SAMPLE),
-                             "--db", str(db), "--protocol", "rest"], env=env, stdout=subprocess.PIPE,
+                             "--db", str(db), "--protocol", "rest", "--save-video"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     xdotool = lambda *args: subprocess.run(["xdotool", *args], env=env, capture_output=True, text=True)  # noqa: E731
     deadline, window = time.monotonic() + 60, ""
@@ -252,3 +262,8 @@ def test_window_shows_the_face_takes_a_marker_and_q_saves(x_display, model_path,
         assert 6 < session["duration_s"] < 20 and session["protocol"] == "rest" and session["n_events"] >= 1
         labels = list(diary.markers(int(session["id"]))["label"])
         assert labels == ["protocol: rest", "marker 1"]
+    # --save-video: the frames seen, in a private folder beside the diary.
+    video = Path(session["video_file"])
+    assert video.parent == tmp_path / "videos" and oct(video.parent.stat().st_mode & 0o777) == "0o700"
+    saved = cv2.VideoCapture(str(video))
+    assert saved.get(cv2.CAP_PROP_FRAME_COUNT) == session["frames"]

@@ -13,7 +13,7 @@ from twitchcam.live.protocol import PROTOCOLS
 
 
 @click.command()
-@click.option("--camera", type=click.IntRange(min=0), help="Camera number  [default: 0]")
+@click.option("--camera", metavar="INDEX", help="Camera number, or a device path or stream URL  [default: 0]")
 @click.option("--source", type=click.Path(dir_okay=False, path_type=str),
               help="Play this video file as if it were the camera, at its own frame rate.")
 @mirrored_option
@@ -33,7 +33,7 @@ from twitchcam.live.protocol import PROTOCOLS
               help="Also keep the video next to the diary (by default only measurements are kept, never pictures).")
 @model_option
 @debug_option
-def live(camera: int | None, source: str | None, mirrored: bool, duration: float | None, protocol: str | None,
+def live(camera: str | None, source: str | None, mirrored: bool, duration: float | None, protocol: str | None,
          headless: bool, no_save: bool, note: str | None, db: str | None, save_video: bool, model: str | None,
          debug: bool) -> None:
     """Watch the face on the camera, count one-sided spasms as they happen, and save the session.

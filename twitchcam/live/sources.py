@@ -57,9 +57,10 @@ class FileSource:
 
 
 class CameraSource:
-    """A webcam by index, read on a background thread that keeps only the newest frame."""
+    """A webcam by index (or a device path or stream URL, e.g. a phone's RTSP camera), read on a background
+    thread that keeps only the newest frame."""
 
-    def __init__(self, index: int, *, size: tuple[int, int] = CAMERA_SIZE, fps: float = CAMERA_FPS):
+    def __init__(self, index: int | str, *, size: tuple[int, int] = CAMERA_SIZE, fps: float = CAMERA_FPS):
         self.name = f"camera {index}"
         quiet = cv2.utils.logging.getLogLevel()
         # Probing the backends for a missing camera logs errors; twitchcam's own error line says it.
@@ -119,8 +120,9 @@ class CameraSource:
         self._capture.release()
 
 
-def open_source(camera: int | None, source: str | Path | None) -> FileSource | CameraSource:
-    """The file when `source` is given, otherwise the camera (index 0 by default)."""
+def open_source(camera: str | None, source: str | Path | None) -> FileSource | CameraSource:
+    """The file when `source` is given, otherwise the camera: an index ('0' by default), a device or a URL."""
     if source is not None:
         return FileSource(source)
-    return CameraSource(0 if camera is None else camera)
+    camera = camera or "0"
+    return CameraSource(int(camera) if camera.isdigit() else camera)
