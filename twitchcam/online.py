@@ -69,8 +69,8 @@ class OnlineDetector:
         p = self.params
         frames = self._tail()
         n = len(frames)
-        if n == 0 or not frames["face"].any():
-            return LiveState([], [], {}, False, False)
+        if n == 0 or not frames["face"].any():  # nothing to measure lately (the patient stepped away)
+            return LiveState(self._release(everything=finished, before=-np.inf), [], {}, False, False)
         t_s = frames["t_s"].to_numpy()
         turned, occluded, usable = usability(frames, p)
         detection = detect_events(t_s, frames, usable.to_numpy(), p)
@@ -102,13 +102,7 @@ class OnlineDetector:
         self._waiting.update(final)
         # Release in (start, side) order: nothing still pending may start before a released event.
         pending_start = min([e.start_s for _, e in provisional] + [min(horizon, *open_since.values()) - ONSET_SLACK_S])
-        released = sorted((e for e in self._waiting.values() if finished or e.start_s < pending_start),
-                          key=lambda e: (e.start_s, e.side))
-        for event in released:
-            key = (event.side, event.start_frame)
-            del self._waiting[key]
-            self._released.add(key)
-        self.events.extend(released)
+        released = self._release(everything=finished, before=pending_start)
         self._trim(t_s)
 
         last = n - 1
@@ -119,6 +113,17 @@ class OnlineDetector:
             movement = {key: float(values[0]) for key, values in moved.by_region.items()}
         return LiveState(final=released, provisional=[e for _, e in provisional], movement=movement,
                          turned=bool(turned.iloc[last]), occluded=bool(occluded.iloc[last]))
+
+    def _release(self, *, everything: bool, before: float) -> list[Event]:
+        """Hand out the waiting final events that start before `before` (all with `everything`), in order."""
+        released = sorted((e for e in self._waiting.values() if everything or e.start_s < before),
+                          key=lambda e: (e.start_s, e.side))
+        for event in released:
+            key = (event.side, event.start_frame)
+            del self._waiting[key]
+            self._released.add(key)
+        self.events.extend(released)
+        return released
 
     def _tail(self) -> pd.DataFrame:
         return self.table.to_frame(self._tail_start)
