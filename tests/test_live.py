@@ -99,6 +99,27 @@ def test_online_detector_shows_an_event_before_it_is_final(analysed):
         assert first <= event.end_s, (event, first)  # issue #7 allows 0.5 s after it ends
 
 
+def test_events_are_kept_when_the_patient_steps_away(analysed):
+    """The spasm sample up to just after its last spasm, then 100 s without a face (longer than the
+    detector's tail): its five events are released, in order, as `analyze` numbers them."""
+    frames = analysed(SAMPLE).frames.loc[:, list(FRAME_COLUMNS)]
+    frames = frames[frames["t_s"] <= analysed(SAMPLE).events["end_s"].iloc[-1] + 0.1]
+    step = float(np.median(np.diff(frames["t_s"])))
+    away = pd.DataFrame({column: np.nan for column in FRAME_COLUMNS}, index=range(3000))
+    away["t_s"] = frames["t_s"].iloc[-1] + step * np.arange(1, 3001)
+    away["face"], away["faces_found"] = False, 0
+    joined = pd.concat([frames, away], ignore_index=True)
+    joined["frame"] = np.arange(len(joined))
+    table = ReplayTable(joined)
+    online = OnlineDetector(table)
+    released = []
+    for rows in range(30, len(joined) + 1, 30):
+        table.rows = rows
+        released += online.update().final
+    released += online.finish()
+    assert events_table(released).equals(analysed(SAMPLE).events)
+
+
 def _json_lines(text: str) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
