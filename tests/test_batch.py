@@ -31,12 +31,13 @@ BAD = ("cut.mp4", "notes.mp4")
 RESULTS = ("events.csv", "frames.csv", "summary.json")
 
 
-def run_batch_cli(*args: str, model: Path, wait: bool = True):
+def run_batch_cli(*args: str, model: Path, wait: bool = True, **popen):
+    """`twitchcam batch` in a subprocess; `popen`: more subprocess arguments (a new session, resource limits)."""
     command = [sys.executable, "-m", "twitchcam._cli.main", "batch", *args, "--model", str(model)]
     env = {**os.environ, "TWITCHCAM_NO_DOWNLOAD": "1"}
     if not wait:
-        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+        return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **popen)
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, **popen)
 
 
 def folder_of(out: Path, rel: str) -> Path:
@@ -58,6 +59,17 @@ def assert_same_results(out: Path, reference: Path) -> None:
                 assert mine_summary == their_summary, f"{rel}: {name} differs"
             else:
                 assert mine.read_bytes() == theirs.read_bytes(), f"{rel}: {name} differs"
+
+
+def assert_same_rows(out: Path, reference: Path, paths=None) -> None:
+    """batch_summary.csv equals the reference's (its rows for `paths`, default all) but for timings; a row
+    `skipped` by --resume stands for the `ok` row it kept."""
+    mine = read_summary(out).drop(columns="seconds_taken")
+    theirs = read_summary(reference).drop(columns="seconds_taken")
+    if paths is not None:
+        theirs = theirs[theirs["path"].isin(list(paths))].reset_index(drop=True)
+    mine["status"] = mine["status"].replace("skipped", "ok")
+    pd.testing.assert_frame_equal(mine, theirs)
 
 
 def leftovers(out: Path) -> list[Path]:
@@ -159,6 +171,7 @@ def test_resume_after_sigkill_finishes_without_redoing_finished_work(archive, re
     resumed = run_batch_cli(str(archive), "--out", str(out), "--resume", "--quiet", model=model_path)
     assert resumed.returncode == 5, resumed.stderr
     assert_same_results(out, reference[1])
+    assert_same_rows(out, reference[1])
     rows = read_summary(out).set_index("path")
     for rel in CLIPS:
         folder = folder_of(out, rel)
@@ -212,6 +225,8 @@ def test_a_worker_killed_mid_batch_does_not_stop_it(archive, reference, model_pa
     assert "a worker process died while analysing" in stderr
     assert set(read_summary(out)["status"]) == {"ok"}
     assert_same_results(out, reference[1])
+    assert_same_rows(out, reference[1], paths=CLIPS)
+    assert leftovers(out) == []
 
 
 def test_ctrl_c_stops_the_workers_keeps_finished_rows_and_exits_130(archive, model_path, tmp_path):

@@ -22,9 +22,10 @@ from twitchcam.errors import UsageError
 MARKER_FILE = ".complete"
 LOCK_FILE = ".twitchcam-batch.lock"
 
-# analyze's staging folders (results.write_outputs) and write_atomic's temporary files.
+# analyze's staging folders (results.write_outputs); write_atomic's temporary files, and the report's
+# (`.report.html.partial-…`, `.timeline.png.partial-…`, written beside finished results).
 _STALE_DIR = re.compile(r"^\..+\.partial-")
-_STALE_FILE = re.compile(r"^\.(batch_summary\.csv|\.complete)\..+\.tmp$")
+_STALE_FILE = re.compile(r"^\.(batch_summary\.csv|\.complete)\..+\.tmp$|^\..+\.partial-")
 
 
 def marker_record(rel: str, size: int, mtime_ns: int, *, mirrored: bool, model_sha256: str, report: bool,

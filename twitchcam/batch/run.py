@@ -80,9 +80,8 @@ def run_batch(
 
                     try:
                         run_local(todo, options, finish, workers=workers or default_workers(), bars=bars)
-                    except KeyboardInterrupt:  # the workers are stopped: their half-written folders can go
+                    finally:  # the workers have stopped: what a killed one (or Ctrl-C) left half-written can go
                         sweep_stale(out_path, keep=[root_path])
-                        raise
                 else:
                     from twitchcam.batch.cluster import run_on_cluster
 

@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from twitchcam import __version__
 from twitchcam.server import pages
 from twitchcam.server.jobs import DONE, RUNNING, Job, JobStore, new_job_id
-from twitchcam.server.pool import RESULTS_DIR, WorkerPool
+from twitchcam.server.pool import RESULTS_DIR, WorkerPool, remove_partial_results
 from twitchcam.server.security import COOKIE, refusal, safe_next, token_matches
 from twitchcam.server.settings import ServerSettings
 from twitchcam.server.uploads import FILE_FIELD, UploadRefused, check_video, receive_upload
@@ -86,6 +86,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         shutil.rmtree(settings.uploads_dir, ignore_errors=True)  # uploads cut off by the last stop
         for job_id in store.recover():
             log.warning("job %s was running when the server stopped", job_id)
+        remove_partial_results(settings.jobs_dir)  # of those jobs: failed ones keep none, requeued ones redo them
         pool.start()
         try:
             yield
@@ -122,7 +123,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.post("/api/jobs", status_code=201, response_model=JobCreated, openapi_extra=UPLOAD_BODY,
               responses={400: {"description": "empty or malformed upload"}, 413: {"description": "too large"},
-                         422: {"description": "not a video twitchcam can read"}})
+                         422: {"description": "not a video twitchcam can read"},
+                         507: {"description": "no room on the server's disk to store it"}})
     async def create_job(request: Request) -> JSONResponse:
         """Upload a video (multipart field `file`, optional `mirrored`) and queue its analysis."""
         upload = await receive_upload(request, settings.uploads_dir, settings.max_upload_bytes)

@@ -16,10 +16,13 @@ import logging
 import multiprocessing
 import os
 import queue
+import re
 import shutil
 import signal
+import sqlite3
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,11 +131,28 @@ class _ProgressCounter:
 
 
 def _reason(err: Exception, task: Task) -> str:
-    """The one-line reason a clinician sees, with the server's file paths replaced by the upload's name."""
+    """The one-line reason a clinician sees, with no server paths: the input is named as uploaded, other
+    files in the job's folder by their own names (`cannot write annotated.webm: … File too large`)."""
     from twitchcam.errors import TwitchcamError
 
     message = str(err) if isinstance(err, TwitchcamError) else f"internal error: {type(err).__name__}: {err}"
-    return message.replace(str(Path(task.job_dir) / task.input_name), task.display_name)
+    message = message.replace(str(Path(task.job_dir) / task.input_name), task.display_name)
+    sep = re.escape(os.sep)
+    return re.sub(re.escape(str(Path(task.job_dir))) + rf"((?:{sep}[^{sep}\s:'\"]+)*)",
+                  lambda m: m.group(1).rsplit(os.sep, 1)[-1] or "the job's folder", message)
+
+
+def remove_partial_results(jobs_dir: Path) -> int:
+    """Remove the half-written results that workers killed with the server left in job folders; returns how
+    many. Only safe while no worker runs (at start-up)."""
+    removed = 0
+    for job_dir in jobs_dir.iterdir() if jobs_dir.is_dir() else ():
+        # run_task's staging folder, and analyze's own staging folder beside it (results.write_outputs)
+        for path in (job_dir / STAGING_DIR, *job_dir.glob(f".{STAGING_DIR}.partial-*")):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                removed += 1
+    return removed
 
 
 # ---- in the server process -------------------------------------------------------------------------------
@@ -152,6 +172,10 @@ class WorkerPool:
         self._context = multiprocessing.get_context("spawn")
         self._outbox = self._context.Queue()
         self._workers: list[_Worker] = []
+        self._outcomes: deque[tuple[str, int, dict | None, str | None]] = deque()
+        """Ends of jobs (id, attempt, summary, error) not yet in the job store: written in order, kept while
+        the store cannot be written (a full disk), so that no job stays `running` for ever."""
+        self._waiting: str | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="twitchcam-jobs", daemon=True)
@@ -198,8 +222,10 @@ class WorkerPool:
             worker.process.join(timeout=5)
 
     def _run(self) -> None:
+        failing = False
         while not self._stopping.is_set():
             try:
+                self._record_outcomes()
                 self._dispatch()
                 try:
                     message = self._outbox.get(timeout=0.5)
@@ -208,6 +234,12 @@ class WorkerPool:
                 if message is not None:
                     self._handle(message)
                 self._replace_dead_workers()
+                failing = False
+            except sqlite3.Error as err:  # e.g. a full disk: the job store cannot be written for now
+                if not failing:
+                    log.warning("cannot update the job list (%s); trying again", err)
+                failing = True
+                time.sleep(0.5)
             except Exception:  # noqa: BLE001 - the loop that runs every job must survive anything
                 log.exception("job pool error")
                 time.sleep(0.5)
@@ -226,17 +258,29 @@ class WorkerPool:
         kind = message[0]
         if kind == "progress":
             _, job_id, attempt, progress, stage = message
-            self.store.set_progress(job_id, attempt, progress, stage)
+            with contextlib.suppress(sqlite3.Error):  # a progress bar only: the next update will do
+                self.store.set_progress(job_id, attempt, progress, stage)
         elif kind in ("done", "failed"):
             _, job_id, attempt, outcome = message
-            if kind == "done":
-                self.store.finish(job_id, attempt, summary=outcome)
-            else:
-                self.store.finish(job_id, attempt, error=outcome)
-            with self._lock:
+            with self._lock:  # the worker takes the next job even when this one's end cannot be recorded yet
                 for worker in self._workers:
                     if worker.task is not None and (worker.task.job_id, worker.task.attempt) == (job_id, attempt):
                         worker.task = None
+            self._outcomes.append((job_id, attempt, outcome, None) if kind == "done" else
+                                  (job_id, attempt, None, outcome))
+            self._record_outcomes()
+
+    def _record_outcomes(self) -> None:
+        while self._outcomes:
+            job_id, attempt, summary, error = self._outcomes[0]
+            try:
+                self.store.finish(job_id, attempt, summary=summary, error=error)
+            except sqlite3.Error as err:
+                if self._waiting != job_id:  # once per job, not at every tick
+                    log.warning("cannot record the end of job %s yet (%s); trying again", job_id, err)
+                    self._waiting = job_id
+                return
+            self._outcomes.popleft()
 
     def _replace_dead_workers(self) -> None:
         with self._lock:
@@ -245,5 +289,5 @@ class WorkerPool:
                     continue
                 log.warning("worker process %s ended with code %s", worker.process.pid, worker.process.exitcode)
                 if worker.task is not None:
-                    self.store.finish(worker.task.job_id, worker.task.attempt, error=CRASH_MESSAGE)
+                    self._outcomes.append((worker.task.job_id, worker.task.attempt, None, CRASH_MESSAGE))
                 self._workers[i] = self._spawn()

@@ -7,6 +7,7 @@ for display only; the bytes go to `<uploads>/<random>.part`, and only a checked 
 
 from __future__ import annotations
 
+import errno
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ FILE_FIELD = "file"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers and small fields around the video
 MAX_FIELD_BYTES = 1024
 MAX_NAME_CHARS = 200
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})  # disk full, quota, file size limit
 
 
 class UploadRefused(Exception):
@@ -160,7 +162,12 @@ async def receive_upload(request, uploads_dir: Path, max_bytes: int) -> Upload:
         if isinstance(err, UploadRefused):
             raise
         raise UploadRefused(400, f"the upload could not be read: {err}") from err
-    except BaseException:  # a dropped connection, a full disk: leave nothing behind
+    except OSError as err:
+        _discard(receiver)
+        if err.errno in _NO_SPACE:
+            raise UploadRefused(507, f"the server has no room to store the video: {err.strerror}") from err
+        raise
+    except BaseException:  # a dropped connection: leave nothing behind
         _discard(receiver)
         raise
 
