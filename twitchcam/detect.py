@@ -97,8 +97,10 @@ def _trailing(values: np.ndarray, index: pd.TimedeltaIndex, window_s: float, t_s
 
 
 def _deviation(values, usable: np.ndarray, index: pd.TimedeltaIndex, t_s: np.ndarray, p: DetectionParameters):
-    """A signal's deviation from its own resting value (trailing median), NaN where not usable."""
-    values = np.where(usable, np.asarray(values, dtype=np.float64), np.nan)
+    """A signal's deviation from its own resting value (trailing median), NaN where not usable or not finite
+    (an infinite value is a failed measurement, not an infinitely strong contraction)."""
+    values = np.asarray(values, dtype=np.float64)
+    values = np.where(usable & np.isfinite(values), values, np.nan)
     return values - _trailing(values, index, p.baseline_window_s, t_s, p.priming_s)
 
 

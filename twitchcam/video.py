@@ -64,7 +64,12 @@ class VideoReader:
             raise UsageError(f"is a folder, not a video file: {self.path}")
         if self.path.stat().st_size == 0:
             raise VideoOpenError(f"empty file: {self.path}")
-        self._capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        level = cv2.utils.logging.getLogLevel()  # a failed open logs ERROR lines; the VideoOpenError says it once
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+        try:
+            self._capture = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG)
+        finally:
+            cv2.utils.logging.setLogLevel(level)
         if not self._capture.isOpened():
             self._capture.release()
             raise VideoOpenError(f"not a readable video: {self.path}")
