@@ -97,8 +97,12 @@ def _measure_frames(
                 hook(frame, observation)
             if bar is not None:
                 bar.update(1)
+                if bar.total is not None and bar.n >= bar.total and frame.t_s < reader.info.duration_s:
+                    bar.total = None  # the container's count was an underestimate: show a plain count
     finally:
         if bar is not None:
+            bar.total = bar.n  # ends at 100% of the frames there really were
+            bar.refresh()
             bar.close()
     return table.to_frame()
 
@@ -191,8 +195,10 @@ def _quality_warnings(frames, turned, occluded, usable, fps: float, info: VideoI
     size = float(np.nanmedian(frames.loc[usable, "face_size_px"])) if usable.any() else float("nan")
     if size < MIN_FACE_SIZE_PX:
         warnings.append(f"small face ({size:.0f} px between the eyes): lid measurements are coarse")
-    if info.frame_count and len(frames) < 0.9 * info.frame_count:
-        warnings.append(f"only {len(frames)} of the {info.frame_count} frames the file announces could be decoded")
+    decoded_s = float(frames["t_s"].iloc[-1]) + 1 / info.fps if len(frames) else 0.0
+    if info.duration_s and decoded_s < 0.9 * info.duration_s:  # by time: frame counts of WebM/MKV are estimates
+        warnings.append(f"only the first {decoded_s:.1f} s of the {info.duration_s:.1f} s the file announces "
+                        "could be decoded")
     return warnings
 
 

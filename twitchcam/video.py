@@ -40,6 +40,11 @@ class VideoInfo:
     rotation_deg: int
     """Rotation metadata that was applied to every frame."""
 
+    @property
+    def duration_s(self) -> float:
+        """The duration the container announces (frame count over frame rate), 0 when unknown."""
+        return self.frame_count / self.fps if self.frame_count else 0.0
+
 
 @dataclass(frozen=True)
 class Frame:
