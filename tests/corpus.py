@@ -362,3 +362,15 @@ def mp4_atoms(data: bytes) -> list[tuple[bytes, int, int]]:
         atoms.append((kind, offset, size))
         offset += size
     return atoms
+
+
+def peak_rss_mb(pid: int) -> float:
+    """A running process's peak resident memory so far (VmHWM) in MB; NaN without /proc."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")

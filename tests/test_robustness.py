@@ -39,6 +39,7 @@ from corpus import (
     SAMPLE,
     build_corpus,
     long_face_clip,
+    peak_rss_mb,
     repeated_pts,
     vfr_pts,
 )
@@ -102,17 +103,6 @@ class Run:
     seconds: float
 
 
-def _peak_rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
-
-
 def twitchcam(*args: str, model: Path, cwd: Path | None = None, preexec_fn=None,
               timeout: float = RUN_TIMEOUT_S) -> Run:
     """Run `python -m twitchcam._cli.main ARGS` to completion (stderr not a terminal: no progress bar)."""
@@ -124,7 +114,7 @@ def twitchcam(*args: str, model: Path, cwd: Path | None = None, preexec_fn=None,
         process = subprocess.Popen([sys.executable, "-m", "twitchcam._cli.main", *args], stdin=subprocess.DEVNULL,
                                    stdout=out, stderr=err, env=env, cwd=cwd, preexec_fn=preexec_fn)
         while process.poll() is None:
-            peak = np.fmax(peak, _peak_rss_mb(process.pid))  # the high-water mark only grows: the last one counts
+            peak = np.fmax(peak, peak_rss_mb(process.pid))  # the high-water mark only grows: the last one counts
             if time.monotonic() - start > timeout:
                 process.kill()
                 process.wait()
