@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -175,6 +176,23 @@ def test_the_session_lands_in_the_diary_and_history_lists_it(headless_session, t
     table = pd.read_csv(csv)
     assert table.loc[0, "spasms_per_min"] == pytest.approx(12.5) and table.loc[0, "minutes"] == pytest.approx(0.4)
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 20_000
+
+    # For the doctor: the session as analyze's files, and a report, re-derived from the stored measurements.
+    exported = tmp_path / "for the doctor"
+    done = run_cli("diary", "export", "1", "--out", str(exported), "--report", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+    reference = analysed(SAMPLE)
+    assert pd.read_csv(exported / "events.csv").equals(pd.read_csv(io.StringIO(reference.events.to_csv(index=False))))
+    summary = json.loads((exported / "summary.json").read_text())
+    assert {k: v for k, v in summary.items() if k != "video"} == {k: v for k, v in reference.summary.items()
+                                                                  if k != "video"}
+    assert "spasm" in (exported / "report.html").read_text()
+    # Deleting a session takes everything stored with it.
+    assert run_cli("diary", "delete", "1", "--db", str(db)).returncode == 0
+    with Diary(db, create=False) as diary:
+        assert diary.sessions().empty and diary._db.execute("SELECT COUNT(*) FROM session_frames").fetchone()[0] == 0
+        assert diary.events(1).empty and diary.markers(1).empty
+    assert "no sessions yet" in run_cli("history", "--db", str(db)).stdout
 
 
 def test_history_plot_spans_weeks_of_sessions_and_treatments(tmp_path, analysed):

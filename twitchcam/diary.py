@@ -21,7 +21,8 @@ import pandas as pd
 
 from twitchcam.errors import OutputError, UsageError
 from twitchcam.frame_table import MEASURED_COLUMNS
-from twitchcam.results import EVENT_COLUMNS
+from twitchcam.results import EVENT_COLUMNS, Analysis
+from twitchcam.video import VideoInfo
 
 TREATMENTS = ("botox", "surgery", "medication", "other")
 """botox: botulinum toxin injections; surgery: microvascular decompression; medication: e.g. carbamazepine."""
@@ -126,7 +127,7 @@ class Diary:
                     markers: list[tuple[float, str]], source: str, protocol: str | None = None,
                     note: str | None = None, video_file: str | None = None) -> int:
         """Store one finished session with everything that belongs to it; returns its id."""
-        frames_csv = frames.loc[:, list(FRAME_COLUMNS)].to_csv(index=False, float_format="%.6g").encode()
+        frames_csv = frames.loc[:, list(FRAME_COLUMNS)].to_csv(index=False, float_format="%.10g").encode()
         try:
             with self._db:
                 cursor = self._db.execute(
@@ -185,6 +186,30 @@ class Diary:
         if row is None:
             raise UsageError(f"no session {session_id} in {self.path}")
         return pd.read_csv(io.BytesIO(gzip.decompress(row[0])))
+
+    def analysis(self, session_id: int) -> Analysis:
+        """The session as `analyze` results (events.csv, frames.csv, summary.json), re-derived from its stored
+        measurements with the parameters it was recorded with: what a doctor's report is made from."""
+        from twitchcam.clinical import parameters_from_summary
+        from twitchcam.pipeline import analyse_table
+
+        summary = self.summary(session_id)
+        info = VideoInfo(path=Path(summary["video"]), width=summary["width"], height=summary["height"],
+                         fps=summary["nominal_fps"], frame_count=0, rotation_deg=summary["rotation_deg"])
+        analysis = analyse_table(self.frames(session_id), info, summary["mirrored"],
+                                 parameters_from_summary(summary), summary["model_sha256"])
+        analysis.summary.update({key: summary[key] for key in ("video", "twitchcam_version", "quality_warnings")})
+        return analysis
+
+    def delete_session(self, session_id: int) -> None:
+        """Remove a session and everything stored with it, its video too."""
+        row = self._db.execute("SELECT video_file FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"no session {session_id} in {self.path}")
+        with self._db:
+            self._db.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        if row[0]:
+            Path(row[0]).unlink(missing_ok=True)
 
     def summary(self, session_id: int) -> dict:
         row = self._db.execute("SELECT summary_json FROM sessions WHERE id = ?", (session_id,)).fetchone()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -23,7 +24,7 @@ def _day(ctx, param, value: str | None) -> date | None:
 
 @click.group()
 def diary() -> None:
-    """Record treatments in the diary and list them."""
+    """Record treatments; export or delete sessions."""
 
 
 @diary.command("add-treatment")
@@ -50,6 +51,42 @@ def list_treatments(db: str | None) -> None:
     with Diary(db, create=False) as book:
         table = book.treatments()
     click.echo(table.fillna("").to_string(index=False) if len(table) else "no treatments yet")
+
+
+@diary.command("export")
+@click.argument("session", type=int)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=str),
+              help="Folder for events.csv, frames.csv and summary.json, as `analyze` writes them.")
+@click.option("--report", "make_report", is_flag=True, help="Also write report.html for the doctor.")
+@db_option
+def export(session: int, out_dir: str, make_report: bool, db: str | None) -> None:
+    """Write one session (number from `history`) as results files, e.g. to give to a doctor."""
+    from twitchcam.diary import Diary
+
+    with Diary(db, create=False) as book:
+        analysis = book.analysis(session)
+        video = book.sessions().set_index("id")["video_file"].get(session)  # kept only with --save-video
+    analysis.write(out_dir)
+    if make_report:
+        from twitchcam.report import write_report
+
+        video = video if video and Path(video).exists() else None
+        written = write_report(out_dir, analysis.events, analysis.frames, analysis.summary, video=video)
+        for note in written.notes:
+            click.echo(f"twitchcam: warning: {note}", err=True)
+    click.echo(f"session {session} written to {out_dir}")
+
+
+@diary.command("delete")
+@click.argument("session", type=int)
+@db_option
+def delete(session: int, db: str | None) -> None:
+    """Remove a session (number from `history`) and all that was stored with it."""
+    from twitchcam.diary import Diary
+
+    with Diary(db, create=False) as book:
+        book.delete_session(session)
+    click.echo(f"session {session} deleted")
 
 
 @click.command()
