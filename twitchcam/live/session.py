@@ -12,6 +12,7 @@ import logging
 import os
 import tempfile
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 DETECT_EVERY_S = 0.1
 """How often the detector re-runs over the recent frames (it takes ~5–20 ms; the meters update this often)."""
+LATENCY_SAMPLES = 20_000  # ~11 minutes at 30 fps
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,8 @@ class Timing:
 
     frames: int = 0
     wall_s: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+    """The most recent delays (bounded, so a long session does not grow memory)."""
 
     @property
     def fps(self) -> float:
