@@ -246,6 +246,14 @@ def test_bad_live_usage_is_one_line_and_exit_2(model_path, monkeypatch, args, te
     assert_one_line_error(run_cli("live", *args, model=model_path), 2, text)
 
 
+def test_a_display_nobody_answers_on_is_an_error_not_an_abort(model_path, monkeypatch):
+    """OpenCV's Qt aborts the process (SIGABRT) when DISPLAY points nowhere; twitchcam checks first."""
+    free = next(n for n in range(150, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists())
+    monkeypatch.setenv("DISPLAY", f":{free}")
+    result = run_cli("live", "--source", str(SAMPLE), "--no-save", model=model_path)
+    assert_one_line_error(result, 2, f"no X server answers on DISPLAY=:{free}")
+
+
 def test_bad_treatment_date_and_missing_diary(tmp_path):
     assert_one_line_error(run_cli("diary", "add-treatment", "botox", "--date", "1 March", "--db",
                                   str(tmp_path / "d.sqlite3")), 2, "not a date")

@@ -5,6 +5,7 @@ and plain warnings when the face cannot be measured. Keys: q (or closing the win
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -38,9 +39,34 @@ class Hud:
 
 
 def require_screen() -> None:
-    """Fail early and clearly where there is no screen to show the window on."""
-    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+    """Fail early and clearly where there is no screen to show the window on: on Linux, OpenCV's Qt (X11
+    only) aborts the whole process when it cannot reach the X server."""
+    if not sys.platform.startswith("linux"):
+        return
+    display = os.environ.get("DISPLAY", "")
+    if not display:
         raise UsageError("no screen to show the live window on (no DISPLAY): use --headless")
+    if not _x_server_answers(display):
+        raise UsageError(f"no X server answers on DISPLAY={display}: use --headless")
+
+
+def _x_server_answers(display: str) -> bool:
+    """Whether something accepts connections where DISPLAY (`[host]:N[.screen]`) points."""
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return False
+    try:
+        if host in ("", "unix") or host.startswith("/"):
+            path = host if host.startswith("/") else f"/tmp/.X11-unix/X{number}"
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+                connection.settimeout(2.0)
+                connection.connect(path)
+        else:
+            socket.create_connection((host, 6000 + int(number)), timeout=2.0).close()
+    except OSError:
+        return False
+    return True
 
 
 class LiveWindow:
