@@ -223,11 +223,13 @@ def test_history_plot_spans_weeks_of_sessions_and_treatments(tmp_path, analysed)
 
 def test_a_camera_stream_is_read_on_its_own_thread(model_path):
     """A video file given as the camera's address (as an IP camera's URL would be) goes through the camera
-    path: newest frame only, times from the clock."""
+    path: newest frame only, times from the clock. The file decodes far faster than MediaPipe analyses, so
+    most of its 720 frames are dropped rather than queued."""
     result = run_cli("live", "--camera", str(SAMPLE), "--headless", "--no-save", model=model_path)
     assert result.returncode == 0, result.stderr
     summary = _json_lines(result.stdout)[-1]["summary"]
-    assert summary["video"] == f"camera {SAMPLE}" and summary["frames"] >= 30 and summary["face_fraction"] == 1.0
+    assert summary["video"] == f"camera {SAMPLE}" and summary["face_fraction"] == 1.0
+    assert 2 <= summary["frames"] < 360
 
 
 def test_no_camera_is_one_clear_line(model_path, tmp_path):
