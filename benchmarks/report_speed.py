@@ -24,18 +24,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 def build_long_clip(path: Path, minutes: float) -> Path:
     """Concatenate samples/hfs_left.mp4 and normal_blinks.mp4 until the clip lasts `minutes`."""
-    import cv2
+    from twitchcam.video import VideoReader, cv2
 
-    sources = [REPO / "samples" / "hfs_left.mp4", REPO / "samples" / "normal_blinks.mp4"]
     frames = []
-    for source in sources:
-        capture = cv2.VideoCapture(str(source))
-        while True:
-            ok, image = capture.read()
-            if not ok:
-                break
-            frames.append(image)
-        capture.release()
+    for source in (REPO / "samples" / "hfs_left.mp4", REPO / "samples" / "normal_blinks.mp4"):
+        with VideoReader(source) as reader:
+            frames += [frame.image for frame in reader]
     fps = 30.0
     height, width = frames[0].shape[:2]
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -116,34 +116,18 @@ def build_clip(clips_dir: Path, path: Path, seconds: int) -> str:
 
 def repeat_clip(source: Path, path: Path, times: int) -> None:
     """`source` played `times` times in a row, in one file."""
-    try:
-        import av
-    except ImportError:
-        av = None
-    if av is not None:
-        with av.open(str(source)) as src, av.open(str(path), "w") as dst:
-            in_stream = src.streams.video[0]
-            out_stream = dst.add_stream_from_template(in_stream)
-            packets = [p for p in src.demux(in_stream) if p.dts is not None]
-            span = max(p.pts + (p.duration or 0) for p in packets) - min(p.pts for p in packets)
-            for i in range(times):
-                for p in packets:
-                    p.pts, p.dts = p.pts + (span if i else 0), p.dts + (span if i else 0)
-                    p.stream = out_stream
-                    dst.mux(p)
-        return
-    import cv2
+    import av  # a dependency of twitchcam (annotated.webm): the packets are copied, not re-encoded
 
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (WIDTH, HEIGHT))
-    for _ in range(times):
-        capture = cv2.VideoCapture(str(source))
-        while True:
-            ok, image = capture.read()
-            if not ok:
-                break
-            writer.write(image)
-        capture.release()
-    writer.release()
+    with av.open(str(source)) as src, av.open(str(path), "w") as dst:
+        in_stream = src.streams.video[0]
+        out_stream = dst.add_stream_from_template(in_stream)
+        packets = [p for p in src.demux(in_stream) if p.dts is not None]
+        span = max(p.pts + (p.duration or 0) for p in packets) - min(p.pts for p in packets)
+        for i in range(times):
+            for p in packets:  # shifted by one more span on each pass
+                p.pts, p.dts = p.pts + (span if i else 0), p.dts + (span if i else 0)
+                p.stream = out_stream
+                dst.mux(p)
 
 
 # ------------------------------------------------------------------------------- measurements (children)

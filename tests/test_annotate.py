@@ -16,6 +16,7 @@ from conftest import SAMPLES
 
 from twitchcam.face_track import N_OUTLINE_POINTS, FaceTrackRecorder
 from twitchcam.landmarks import FaceObservation
+from twitchcam.video import VideoReader
 
 CLIP = SAMPLES / "hfs_left.mp4"
 LEFT_BGR = (0x00, 0x5E, 0xD5)
@@ -37,15 +38,8 @@ def out(tmp_path_factory, model_path) -> Path:
 
 
 def read_all(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        frames.append(image)
-    capture.release()
-    return frames
+    with VideoReader(path) as reader:
+        return [frame.image for frame in reader]
 
 
 def test_annotated_video_decodes_with_the_source_frame_count(out):

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from twitchcam.clinical import Movements
+from twitchcam.detect import REGIONS
 from twitchcam.errors import OutputError
 from twitchcam.face_track import OUTLINE_SLICES, FaceTrack
 from twitchcam.plots import SIDE_COLOURS
@@ -34,7 +35,6 @@ MAX_LONG_SIDE_PX = 1280  # larger videos are scaled down: the annotations stay r
 ENCODER = "libvpx"  # VP8
 # Real-time mode at its fastest speed, constant quality 30 capped at 2 Mbit/s: the overlays stay crisp.
 ENCODER_OPTIONS = {"deadline": "realtime", "cpu-used": "16", "crf": "30", "b": "2M"}
-REGIONS = ("eye", "brow", "cheek", "mouth")
 # Bar full scale per region: eye in fraction of the opening closed; others in fractions of the eye distance.
 BAR_FULL_SCALE = {"eye": 1.0, "brow": 0.06, "cheek": 0.06, "mouth": 0.06}
 

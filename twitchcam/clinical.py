@@ -13,15 +13,10 @@ import numpy as np
 import pandas as pd
 
 from twitchcam.blinks import BlinkCount, count_blinks
-from twitchcam.detect import REGIONS, SIDE_SIGN, Detection, detect_events
+from twitchcam.detect import REGIONS, SIDE_SIGN, Detection, detect_events, other_side
+from twitchcam.face_mesh import SIDES
 from twitchcam.parameters import DetectionParameters
-
-SIDES = ("left", "right")
-BRIEF_SPASM_MAX_S = 1.0  # clinicians split spasms into brief (< 1 s) and sustained (>= 1 s)
-
-
-def other_side(side: str) -> str:
-    return "right" if side == "left" else "left"
+from twitchcam.results import BRIEF_SPASM_MAX_S
 
 
 def parameters_from_summary(summary: dict) -> DetectionParameters:

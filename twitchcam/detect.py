@@ -41,6 +41,11 @@ REGION_SIGNALS: dict[str, tuple[tuple[str, int, bool], ...]] = {
     "mouth": (("mouth_corner_height", +1, False), ("mouth_corner_width", +1, True)),
 }
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
+
+
+def other_side(side: str) -> str:
+    return "right" if side == "left" else "left"
+
 # Image evidence per region (see appearance.py): a second way for a region to start an event, for the lid
 # closures MediaPipe's eye landmarks under-read; (signal, sign) as in REGION_SIGNALS. Used where present.
 IMAGE_CHANNELS = {"iris_contrast": ("eye", -1)}
@@ -167,7 +172,7 @@ def detect_events(
     runs_by_side: dict[str, list[tuple[int, int, str]]] = {"left": [], "right": []}
     for region in TRIGGER_REGIONS:
         for side, sign in SIDE_SIGN.items():
-            other = "right" if side == "left" else "left"
+            other = other_side(side)
             for a, b in _one_sided_runs(sign * asymmetry[region], contraction[region, side],
                                         contraction[region, other], threshold[region], margin,
                                         p.release_fraction, p.one_sided_ratio[region]):
@@ -182,7 +187,7 @@ def detect_events(
         threshold[name] = np.maximum(p.image_sigmas * np.nan_to_num(_noise(asymmetry[name], index, t_s, p)),
                                      p.image_floor[name])
         for side, sign in SIDE_SIGN.items():
-            other = "right" if side == "left" else "left"
+            other = other_side(side)
             for a, b in _one_sided_runs(sign * asymmetry[name], change[side], change[other], threshold[name],
                                         margin, p.release_fraction, p.one_sided_ratio[region]):
                 image_runs.append((a, b, side, region, name))
@@ -244,7 +249,7 @@ def _group_runs(runs: list[tuple[int, int, str]], t_s: np.ndarray, merge_gap_s: 
 
 def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, p) -> Event | None:
     sign = SIDE_SIGN[side]
-    other = "right" if side == "left" else "left"
+    other = other_side(side)
     first = min(a for a, _, _ in group)
     last = max(b for _, b, _ in group)
     # Onset: hysteresis starts at the release level; step back over the frames where the starting

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
 from twitchcam.clinical import Movements
+from twitchcam.detect import REGIONS
 
 SIDE_COLOURS = {"left": "#D55E00", "right": "#0072B2"}
 SIDE_LABELS = {"left": "subject's left", "right": "subject's right"}
@@ -29,7 +30,6 @@ REGION_UNITS = {
     "cheek": "raised, % of\neye distance",
     "mouth": "pulled, % of\neye distance",
 }
-ROWS = ("eye", "brow", "cheek", "mouth")
 # Page lengths for long clips: the shortest that keeps the number of pages at most MAX_PAGES.
 PAGE_LENGTHS_S = (60.0, 120.0, 300.0, 600.0, 900.0, 1800.0)
 MAX_PAGES = 12
@@ -160,9 +160,9 @@ def plot_timeline(
     end_s = float(t[-1]) if end_s is None and len(t) else (end_s or 1.0)
     if fig is None:
         fig = new_figure(10, 6.2)
-    axes = fig.subplots(len(ROWS), 1, sharex=True)
+    axes = fig.subplots(len(REGIONS), 1, sharex=True)
     rows = {}
-    for ax, region in zip(axes, ROWS):
+    for ax, region in zip(axes, REGIONS):
         rows[region] = plot_region(movements, events, region, ax=ax, start_s=start_s, end_s=end_s, clip_s=clip_s)
     for ax in axes[:-1]:
         ax.tick_params(labelbottom=False)

@@ -31,6 +31,7 @@ from twitchcam.clinical import (
     redetect,
     region_movements,
 )
+from twitchcam.detect import other_side
 from twitchcam.errors import UsageError, VideoOpenError
 from twitchcam.face_track import FaceTrack
 from twitchcam.plots import SIDE_COLOURS, png_bytes, stack_images, timeline_images, timeline_pages
@@ -264,7 +265,7 @@ def _cards(m: ClinicalMeasures, summary: dict) -> list[h.Card]:
     blinks = m.blinks
     if side in SIDES:
         narrowed_label, narrowed = f"{side} eye narrowed", h.pct(m.eye_narrowed[side], 1)
-        other = "right" if side == "left" else "left"
+        other = other_side(side)
         narrowed_detail = (f"of the usable time, closed beyond the {other} eye by more than the detection "
                            f"threshold ({other} eye: {h.pct(m.eye_narrowed[other], 1)})")
     else:
