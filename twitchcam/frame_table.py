@@ -6,11 +6,14 @@ import numpy as np
 import pandas as pd
 
 from twitchcam.appearance import MidlineTracker, iris_contrast
+from twitchcam.eye_model import EyeModel
 from twitchcam.face_mesh import SIDES
 from twitchcam.landmarks import FaceObservation
 from twitchcam.signals import SIGNAL_COLUMNS, measure
 
-IMAGE_COLUMNS = ("iris_contrast_left", "iris_contrast_right", "midline_appearance_change")
+EYE_MODEL_COLUMNS = tuple(f"eyelid_aperture_eye_model_{side}" for side in SIDES)
+"""Each eye's lid opening over its width as MediaPipe's per-eye model reads it (`twitchcam.eye_model`)."""
+IMAGE_COLUMNS = ("iris_contrast_left", "iris_contrast_right", *EYE_MODEL_COLUMNS, "midline_appearance_change")
 MEASURED_COLUMNS = SIGNAL_COLUMNS + IMAGE_COLUMNS
 
 _BLOCK_ROWS = 4096
@@ -20,10 +23,12 @@ class FrameTable:
     """Collects one row per frame: frame index, time, whether a face was found, and every signal.
 
     Memory is ~0.3 KB per frame (about 30 MB for an hour at 30 fps); frame images are never kept.
+    `eye_model`: an open `EyeModel` to share (default: the model `resolve_eye_model()` finds, loaded here).
     """
 
-    def __init__(self, *, mirrored: bool = False):
+    def __init__(self, *, mirrored: bool = False, eye_model: EyeModel | None = None):
         self.mirrored = mirrored
+        self.eye_model = eye_model if eye_model is not None else EyeModel()
         self._midline = MidlineTracker()
         self._image_side = {"left": "right", "right": "left"} if mirrored else {"left": "left", "right": "right"}
         self._blocks: list[np.ndarray] = []
@@ -44,8 +49,10 @@ class FrameTable:
             row[: len(SIGNAL_COLUMNS)] = measure(
                 observation.landmarks, observation.rotation, observation.blendshapes, mirrored=self.mirrored
             )
+            eyes = self.eye_model.read(image, observation.landmarks)  # keyed by the mesh's (unmirrored) sides
             row[len(SIGNAL_COLUMNS):] = [
                 *(iris_contrast(image, observation.landmarks, self._image_side[side]) for side in SIDES),
+                *(eyes[self._image_side[side]].lid_opening for side in SIDES),
                 self._midline.update(observation.t_s, image, observation.landmarks),
             ]
         self._meta[-1][slot] = (observation.frame, observation.t_s, observation.face, observation.faces_found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -14,6 +15,7 @@ import pandas as pd
 from twitchcam import __version__
 from twitchcam.detect import detect_events
 from twitchcam.errors import NoFaceError
+from twitchcam.eye_model import EyeModel
 from twitchcam.frame_table import FrameTable
 from twitchcam.landmarks import FaceLandmarker, FaceObservation
 from twitchcam.model import resolve_model
@@ -49,28 +51,28 @@ def analyze(
     progress: bool = False,
     landmarker: FaceLandmarker | None = None,
     frame_hooks: Sequence[FrameHook] = (),
+    eye_model: EyeModel | None = None,
 ) -> Analysis:
     """Analyse a face video for one-sided spasms; write the result files into `out` when given.
 
     `mirrored`: the recording is a selfie mirror image (left and right swapped). `landmarker`: an open
     `FaceLandmarker` to reuse across videos (its model is then used; `model` is ignored). `frame_hooks`:
-    callables run on every frame in order, during the single decoding pass.
+    callables run on every frame in order, during the single decoding pass. `eye_model`: an open
+    `EyeModel` to reuse (default: the one `resolve_eye_model()` finds).
     Raises `UsageError` (no such file), `VideoOpenError`, `NoFaceError`, `ModelNotFoundError`, `OutputError`.
     """
     params = params or DetectionParameters()
-    with VideoReader(video) as reader:
+    with VideoReader(video) as reader, contextlib.ExitStack() as owned:
         model_file = resolve_model(model)
-        own = landmarker is None
-        if own:
-            landmarker = FaceLandmarker(model_file.path)
-        try:
-            landmarker.reset()
-            table = _measure_frames(reader, landmarker, mirrored, progress, frame_hooks)
-        finally:
-            if own:
-                landmarker.close()
+        if eye_model is None:
+            eye_model = owned.enter_context(EyeModel())
+        if landmarker is None:
+            landmarker = owned.enter_context(FaceLandmarker(model_file.path))
+        landmarker.reset()
+        table = _measure_frames(reader, landmarker, eye_model, mirrored, progress, frame_hooks)
         info = reader.info
     analysis = analyse_table(table, info, mirrored, params, model_file.sha256)
+    analysis.summary["eye_model_sha256"] = eye_model.model_file.sha256
     if reader.damaged_frames:
         analysis.summary["quality_warnings"].append(
             f"{reader.damaged_frames} damaged frames could not be decoded and were skipped (their time is a gap)")
@@ -79,10 +81,9 @@ def analyze(
     return analysis
 
 
-def _measure_frames(
-    reader: VideoReader, landmarker: FaceLandmarker, mirrored: bool, progress: bool, hooks: Sequence[FrameHook]
-) -> pd.DataFrame:
-    table = FrameTable(mirrored=mirrored)
+def _measure_frames(reader: VideoReader, landmarker: FaceLandmarker, eye_model: EyeModel, mirrored: bool,
+                    progress: bool, hooks: Sequence[FrameHook]) -> pd.DataFrame:
+    table = FrameTable(mirrored=mirrored, eye_model=eye_model)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -123,6 +124,8 @@ def analyse_table(
     for channel in detection.asymmetry:
         frames[f"{channel}_asymmetry"] = detection.asymmetry[channel]
         frames[f"{channel}_threshold"] = np.where(usable, detection.threshold[channel], np.nan)
+    for region in detection.evidence:
+        frames[f"{region}_evidence"] = detection.evidence[region]
     numeric = frames.select_dtypes("float64").columns
     frames[numeric] = frames[numeric].round(6)
 

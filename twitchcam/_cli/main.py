@@ -69,28 +69,31 @@ def analyze(video: str, out_dir: str | None, mirrored: bool, model: str | None, 
 
 @cli.group()
 def models() -> None:
-    """Install or locate MediaPipe's face landmark model."""
+    """Install or locate MediaPipe's two models: the face landmark model and the per-eye model."""
 
 
 @models.command("fetch")
-@click.option("--from", "source", type=click.Path(dir_okay=False, path_type=str),
-              help="Install from this local copy instead of downloading.")
-@click.option("--dest", type=click.Path(path_type=str),
-              help="Where to install it  [default: the user cache folder]")
-def models_fetch(source: str | None, dest: str | None) -> None:
-    """Download (or copy) face_landmarker.task and check its sha256."""
-    from twitchcam.model import fetch_model
+@click.option("--from", "sources", multiple=True, type=click.Path(dir_okay=False, path_type=str),
+              help="Install from this local copy instead of downloading: face_landmarker.task or iris_landmark.tflite, "
+                   "recognised by its sha256 (give --from twice for both).")
+@click.option("--dest", type=click.Path(file_okay=False, path_type=str),
+              help="Folder to install them in  [default: the user cache folder]")
+def models_fetch(sources: tuple[str, ...], dest: str | None) -> None:
+    """Install face_landmarker.task and iris_landmark.tflite, each only if missing or damaged, checking their sha256."""
+    from twitchcam.model import install_models
 
-    installed = fetch_model(source, dest)
-    click.echo(f"installed {installed.path} (sha256 {installed.sha256})")
+    for done in install_models(sources, dest):
+        state = "installed" if done.written else "already installed"
+        click.echo(f"{state} {done.file.path} (sha256 {done.file.sha256})")
 
 
 @models.command("path")
 def models_path() -> None:
-    """Print the model file twitchcam would use (without downloading)."""
-    from twitchcam.model import resolve_model
+    """Print the two model files twitchcam would use (without downloading): the face model, then the eye model."""
+    from twitchcam.model import resolve_eye_model, resolve_model
 
     click.echo(resolve_model(download=False).path)
+    click.echo(resolve_eye_model(download=False).path)
 
 
 # Commands defined in their own modules are registered here, one line each.

@@ -169,6 +169,7 @@ def run_session(
     release(detector.finish())
     try:
         analysis = analyse_table(table.to_frame(), info, mirrored, params, model_sha256)
+        analysis.summary["eye_model_sha256"] = table.eye_model.model_file.sha256
     except Exception:
         if video_file is not None:
             video_file.unlink(missing_ok=True)
