@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -22,14 +23,17 @@ from twitchcam.errors import UsageError
               help="Largest video accepted, in MB.")
 @click.option("--token", envvar="TWITCHCAM_TOKEN", show_envvar=True,
               help="Require this token on every page and API call (Bearer header, or the sign-in page).")
+@click.option("--upload-timeout", "upload_idle_s", default=30.0, show_default=True,
+              type=click.FloatRange(0.1, 3600),
+              help="Seconds an upload may send nothing before it is dropped (a stalled or abandoned upload).")
 @model_option
 @debug_option
 def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_mb: int, token: str | None,
-          model: str | None, debug: bool) -> None:
+          upload_idle_s: float, model: str | None, debug: bool) -> None:
     """Serve the web page: upload face videos, follow their analysis, read the reports.
 
     Open http://HOST:PORT/ in a browser. The JSON API is described at /docs. Jobs and results stay in
-    --data across restarts.
+    --data across restarts, readable by this user only.
     """
     try:
         import uvicorn
@@ -42,13 +46,15 @@ def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_
     from twitchcam.server.settings import ServerSettings, default_data_dir, is_loopback
 
     configure_logging(debug)
+    os.umask(0o077)  # uploads, results and the job database are this user's alone (workers inherit it)
     if token is not None and not token.strip():
         raise UsageError("--token must not be empty")
     settings = ServerSettings(data_dir=(data_dir or default_data_dir()).expanduser().resolve(),
                               model=str(resolve_model(model).path), host=host, workers=workers,
-                              max_upload_bytes=max_upload_mb * 1024 * 1024, token=token)
+                              max_upload_bytes=max_upload_mb * 1024 * 1024, token=token,
+                              upload_idle_s=upload_idle_s)
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as err:
         raise UsageError(f"cannot use --data {settings.data_dir}: {err.strerror or err}") from err
     if not is_loopback(host) and token is None:

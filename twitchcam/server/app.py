@@ -2,7 +2,9 @@
 
 `create_app(settings)` builds one app around one job store and one worker pool; the pool starts and
 stops with the app (uvicorn's lifespan). Request handlers only receive uploads and read the store: every
-analysis runs in the pool's worker processes.
+analysis runs in the pool's worker processes. Every response carries `Cache-Control: no-store` (patient
+data stays out of the browser's disk cache), a CSP, and a referrer policy that keeps our own writes'
+Origin header (`same-origin`: other sites get no referrer).
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from twitchcam import __version__
 from twitchcam.server import pages
+from twitchcam.server.docs import add_docs
+from twitchcam.server.files import make_private, private_dir, real_file
 from twitchcam.server.jobs import DONE, RUNNING, Job, JobStore, new_job_id
 from twitchcam.server.pool import RESULTS_DIR, WorkerPool, remove_partial_results
-from twitchcam.server.security import COOKIE, refusal, safe_next, token_matches
+from twitchcam.server.security import refusal, safe_next, token_matches
+from twitchcam.server.sessions import COOKIE, SESSION_TTL_S, Sessions
 from twitchcam.server.settings import ServerSettings
-from twitchcam.server.uploads import FILE_FIELD, UploadRefused, check_video, receive_upload
+from twitchcam.server.uploads import FILE_FIELD, UploadCutOff, UploadRefused, check_video, receive_upload
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +45,11 @@ RESULT_FILES = {
 }
 # report.html is ours and has no scripts; it may show only its own inline styles and embedded pictures.
 REPORT_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+# Everything else the server sends (JSON, result files, Swagger UI's assets) may show and run nothing.
+DEFAULT_POLICY = "default-src 'none'; frame-ancestors 'none'"
 TRUE_WORDS = frozenset({"1", "true", "on", "yes"})
+LEGACY_COOKIE = "twitchcam_token"  # what versions before sessions kept: the token itself; deleted at sign-in
+LOGIN_FORM_LIMITS = {"max_files": 0, "max_fields": 4, "max_part_size": 4096}
 
 
 class JobOut(BaseModel):
@@ -79,11 +89,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
     """The web application for `settings`; its worker pool runs while the app is being served."""
     store = JobStore(settings.database)
     pool = WorkerPool(settings, store)
+    sessions = Sessions()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        settings.jobs_dir.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(settings.uploads_dir, ignore_errors=True)  # uploads cut off by the last stop
+        make_private(private_dir(settings.jobs_dir))  # also what an older version or a looser umask left
         for job_id in store.recover():
             log.warning("job %s was running when the server stopped", job_id)
         remove_partial_results(settings.jobs_dir)  # of those jobs: failed ones keep none, requeued ones redo them
@@ -95,23 +106,37 @@ def create_app(settings: ServerSettings) -> FastAPI:
             store.close()
 
     app = FastAPI(title="twitchcam", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None, swagger_ui_oauth2_redirect_url=None,
                   description="Upload face videos, follow their analysis for one-sided facial spasms, and "
                               "download the results. Not a diagnosis.")
-    app.state.settings, app.state.store, app.state.pool = settings, store, pool
+    app.state.settings, app.state.store, app.state.pool, app.state.sessions = settings, store, pool, sessions
+    signed = settings.token is not None  # the pages offer "Sign out"
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        refused = refusal(request, settings)
+        refused = refusal(request, settings, sessions)
         if refused is not None:
-            return refused
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+            response = refused
+        else:
+            try:
+                response = await call_next(request)
+            except ClientDisconnect:  # one line, not uvicorn's "Exception in ASGI application" traceback
+                log.warning("%s %s: the client disconnected before sending its whole request",
+                            request.method, request.url.path)
+                return Response(status_code=400, headers={"Connection": "close"})
+        for name, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+                            ("Cache-Control", "no-store"), ("Content-Security-Policy", DEFAULT_POLICY)):
+            response.headers.setdefault(name, value)
         return response
 
     @app.exception_handler(UploadRefused)
     async def upload_refused(request: Request, err: UploadRefused) -> JSONResponse:
+        if isinstance(err, UploadCutOff):
+            log.warning("upload refused: %s; nothing was kept", err)
+            return JSONResponse({"detail": str(err)}, err.status, headers={"Connection": "close"})
         return JSONResponse({"detail": str(err)}, err.status)
+
+    add_docs(app)
 
     def job_or_404(job_id: str) -> Job:
         job = store.get(job_id)
@@ -127,14 +152,14 @@ def create_app(settings: ServerSettings) -> FastAPI:
                          507: {"description": "no room on the server's disk to store it"}})
     async def create_job(request: Request) -> JSONResponse:
         """Upload a video (multipart field `file`, optional `mirrored`) and queue its analysis."""
-        upload = await receive_upload(request, settings.uploads_dir, settings.max_upload_bytes)
+        upload = await receive_upload(request, settings.uploads_dir, settings.max_upload_bytes, settings.upload_idle_s)
         folder: Path | None = None
         try:
             frames = await run_in_threadpool(check_video, upload)
             job = Job(id=new_job_id(), name=upload.name, ext=upload.ext, size_bytes=upload.size_bytes,
                       mirrored=upload.fields.get("mirrored", "").strip().lower() in TRUE_WORDS, frames_total=frames)
             folder = settings.jobs_dir / job.id
-            folder.mkdir(parents=True)
+            private_dir(folder)
             os.replace(upload.path, folder / job.input_name)
             store.add(job)
         except BaseException:
@@ -162,9 +187,11 @@ def create_app(settings: ServerSettings) -> FastAPI:
         if name not in RESULT_FILES:
             raise HTTPException(404, f"not a result file; available: {', '.join(RESULT_FILES)}")
         job = job_or_404(job_id)
-        path = settings.jobs_dir / job.id / RESULTS_DIR / name
-        if job.status != DONE or not path.is_file():
+        if job.status != DONE:
             raise HTTPException(404, f"{name} is not available (the job is {job.status})")
+        path = real_file(settings.jobs_dir, job.id, RESULTS_DIR, name)  # None for a symlink anywhere on the way
+        if path is None:
+            raise HTTPException(404, f"{name} is not available (missing, or not a regular file)")
         headers = {"Content-Security-Policy": REPORT_POLICY} if name == "report.html" else {}
         filename = f"{Path(job.name).stem}_{name}" if download else None
         return FileResponse(path, media_type=RESULT_FILES[name], filename=filename, headers=headers,
@@ -185,18 +212,18 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def upload_page() -> HTMLResponse:
-        return pages.html(pages.upload_page(settings.max_upload_bytes))
+        return pages.html(pages.upload_page(settings.max_upload_bytes, sign_out=signed))
 
     @app.get("/jobs", response_class=HTMLResponse, include_in_schema=False)
     def jobs_page() -> HTMLResponse:
-        return pages.html(pages.jobs_page())
+        return pages.html(pages.jobs_page(sign_out=signed))
 
     @app.get("/jobs/{job_id}", response_class=HTMLResponse, include_in_schema=False)
     def job_page(job_id: str) -> HTMLResponse:
         job = store.get(job_id)
         if job is None:
             return pages.html(pages.not_found_page(), 404)
-        return pages.html(pages.job_page(job))
+        return pages.html(pages.job_page(job, sign_out=signed))
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
     def login_page(next: str = "/") -> HTMLResponse:
@@ -204,12 +231,22 @@ def create_app(settings: ServerSettings) -> FastAPI:
 
     @app.post("/login", include_in_schema=False)
     async def login(request: Request) -> Response:
-        form = await request.form()
+        """Check the token and give the browser a session id (never the token: cookies reach every port)."""
+        form = await request.form(**LOGIN_FORM_LIMITS)
         target = safe_next(str(form.get("next", "/")))
         if settings.token is None or not token_matches(str(form.get("token", "")), settings.token):
             return pages.html(pages.login_page(target, failed=True), 401)
         response = RedirectResponse(target, 303)
-        response.set_cookie(COOKIE, settings.token, httponly=True, samesite="strict")
+        response.set_cookie(COOKIE, sessions.start(), max_age=SESSION_TTL_S, httponly=True, samesite="strict")
+        response.delete_cookie(LEGACY_COOKIE)
+        return response
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        """End this browser's session: its id is refused from now on."""
+        sessions.end(request.cookies.get(COOKIE))
+        response = pages.html(pages.login_page("/", failed=False, signed_out=True))
+        response.delete_cookie(COOKIE, httponly=True, samesite="strict")
         return response
 
     return app

@@ -8,6 +8,7 @@ stop or a crash, and is queued again (up to `MAX_ATTEMPTS` runs) or failed with 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import sqlite3
@@ -97,7 +98,9 @@ class JobStore:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)  # the user's alone, whatever the umask: SQLite gives its -wal and -shm files this mode
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
         self._db.row_factory = sqlite3.Row

@@ -69,6 +69,8 @@ iframe.report { width:100%; height:1200px; border:1px solid var(--line); border-
 label.check { display:flex; gap:8px; align-items:center; }
 input[type=password] { font:inherit; padding:8px 10px; border:1px solid var(--line); border-radius:6px; width:280px; }
 footer { color:var(--muted); font-size:13px; padding-bottom:32px; }
+form.sign-out { margin-left:auto; } button.link { background:none; border:none; color:var(--muted); padding:0;
+  font:inherit; cursor:pointer; } button.link:hover { color:var(--accent); }
 """
 
 JOBS_SCRIPT = """
@@ -205,12 +207,17 @@ def html(body: str, status: int = 200) -> HTMLResponse:
     return HTMLResponse(body, status, headers={"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-store"})
 
 
-def _layout(title: str, content: str, script: str = "") -> str:
+SIGN_OUT = ('<form method="post" action="/logout" class="sign-out"><button type="submit" class="link">Sign out'
+            '</button></form>')
+
+
+def _layout(title: str, content: str, script: str = "", *, sign_out: bool = False) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)} · twitchcam</title><style>{CSS}</style></head>
 <body><header class="top"><div class="in"><a class="brand" href="/">twitchcam</a>
-<nav><a href="/">Upload</a><a href="/jobs">Videos</a><a href="/docs">API</a></nav></div></header>
+<nav><a href="/">Upload</a><a href="/jobs">Videos</a><a href="/docs">API</a></nav>{SIGN_OUT if sign_out else ""}
+</div></header>
 <main>{content}</main>
 <footer>twitchcam reports <em>candidate</em> one-sided facial spasms measured from face landmarks. It is not a
 diagnosis: it cannot tell hemifacial spasm from other one-sided movements (a wink, a tic, facial palsy).</footer>
@@ -224,7 +231,7 @@ def _jobs_table(title: str) -> str:
 <tbody id="jobs-body"><tr><td colspan="4" class="muted">Loading…</td></tr></tbody></table></section>"""
 
 
-def upload_page(max_bytes: int) -> str:
+def upload_page(max_bytes: int, *, sign_out: bool = False) -> str:
     from twitchcam.batch.plan import VIDEO_EXTENSIONS
 
     extensions = sorted(VIDEO_EXTENSIONS)
@@ -248,11 +255,11 @@ Mirrored recording (selfie camera preview: left and right are swapped)</label></
 <div id="msg" class="msg" role="status"></div>
 </form></section>
 {_jobs_table("Recent videos")}"""
-    return _layout("Upload", content, script)
+    return _layout("Upload", content, script, sign_out=sign_out)
 
 
-def jobs_page() -> str:
-    return _layout("Videos", _jobs_table("Videos"), JOBS_SCRIPT)
+def jobs_page(*, sign_out: bool = False) -> str:
+    return _layout("Videos", _jobs_table("Videos"), JOBS_SCRIPT, sign_out=sign_out)
 
 
 def _when(t: float | None) -> str:
@@ -275,7 +282,7 @@ def _quality(warnings: str) -> str:
     return f'<p class="small" style="color:var(--warn)">Recording quality:</p><ul class="small">{warnings}</ul>'
 
 
-def job_page(job: Job) -> str:
+def job_page(job: Job, *, sign_out: bool = False) -> str:
     base = f"/api/jobs/{job.id}/files"
     meta = (f"Uploaded {_when(job.created)} · {job.size_bytes / (1024 * 1024):.1f} MB"
             f"{' · mirrored recording' if job.mirrored else ''}")
@@ -312,7 +319,13 @@ def job_page(job: Job) -> str:
     live = "true" if job.status not in (DONE, FAILED) else "false"
     script = JOB_SCRIPT + DELETE_SCRIPT + REPORT_FIT_SCRIPT
     script = script.replace("JOB_ID", json.dumps(job.id)).replace("LIVE", live)
-    return _layout(job.name, content, script)
+    return _layout(job.name, content, script, sign_out=sign_out)
+
+
+def no_docs_page() -> str:
+    return _layout("API", '<section class="card"><h1>API</h1><p>The API\'s description page needs the '
+                          '<code>swagger-ui-bundle</code> package (<code>pip install \'twitchcam[all]\'</code>). '
+                          'The description itself is at <a href="/openapi.json">/openapi.json</a>.</p></section>')
 
 
 def not_found_page() -> str:
@@ -320,8 +333,10 @@ def not_found_page() -> str:
                                 '<a href="/">Back to the upload page</a>.</p></section>')
 
 
-def login_page(next_path: str, *, failed: bool) -> str:
+def login_page(next_path: str, *, failed: bool, signed_out: bool = False) -> str:
     error = '<p class="msg error">That token is not right.</p>' if failed else ""
+    if signed_out:
+        error = '<p class="msg">You are signed out.</p>'
     content = f"""<section class="card"><h1>Sign in</h1>
 <p class="muted">This twitchcam server needs the token it was started with (<code>--token</code>).</p>
 <form method="post" action="/login"><input type="hidden" name="next" value="{escape(next_path)}">

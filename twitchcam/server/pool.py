@@ -26,6 +26,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from twitchcam.server.files import make_private, remove_server_paths
 from twitchcam.server.jobs import Job, JobStore
 from twitchcam.server.settings import ServerSettings
 
@@ -99,6 +100,8 @@ def run_task(task: Task, landmarker, outbox) -> dict:
             outbox.put(("progress", task.job_id, task.attempt, ANALYSIS_SHARE,
                         "writing the report and the annotated video"))
             write_extras(str(video), staging, result, recorder.finish(), report=True, annotate=True, quiet=True)
+        remove_server_paths(staging, job_dir)  # the report names its folder: here a server path with the job id
+        make_private(staging)  # 0700/0600 even when this process's umask is looser
         results = job_dir / RESULTS_DIR
         shutil.rmtree(results, ignore_errors=True)
         os.replace(staging, results)

@@ -10,6 +10,7 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 DEFAULT_WORKERS = 1
 DEFAULT_MAX_UPLOAD_MB = 500
+DEFAULT_UPLOAD_IDLE_S = 30.0  # an upload that sends nothing for this long is dropped
 
 
 def default_data_dir() -> Path:
@@ -40,7 +41,8 @@ class ServerSettings:
     workers: int = DEFAULT_WORKERS
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
     token: str | None = None
-    """When set, every page and API call needs it (Bearer header or the login cookie)."""
+    """When set, every page and API call needs it (Bearer header, or the session cookie of the sign-in page)."""
+    upload_idle_s: float = DEFAULT_UPLOAD_IDLE_S
 
     @property
     def jobs_dir(self) -> Path:

@@ -1,13 +1,19 @@
 """Receiving an uploaded video: streamed to disk in chunks under a temporary name, refused early and cleanly.
 
 The multipart body is parsed as it arrives (python-multipart's streaming parser), so memory does not grow
-with the video and reading stops as soon as the size limit is passed. The uploaded file name is kept
-for display only; the bytes go to `<uploads>/<random>.part`, and only a checked extension survives.
+with the video and reading stops as soon as the size limit is passed. Everything beside the video is
+bounded too: at most `MAX_FIELDS` small fields, `MAX_PART_HEADER_BYTES` of part headers, and the whole body
+`max_bytes + MULTIPART_OVERHEAD_BYTES`. A body that stops arriving for `idle_timeout_s` is dropped, and a
+client that disconnects is logged in one line. The uploaded file name is kept for display only (shortened,
+keeping its extension); the bytes go to `<uploads>/<random>.part` (mode 0600), and only a checked extension
+survives.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import os
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -15,13 +21,19 @@ from pathlib import Path, PurePosixPath
 
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import ClientDisconnect
 
 from twitchcam.batch.plan import VIDEO_EXTENSIONS
+from twitchcam.server.files import private_dir
+from twitchcam.server.settings import DEFAULT_UPLOAD_IDLE_S
 
 FILE_FIELD = "file"
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries, part headers and small fields around the video
 MAX_FIELD_BYTES = 1024
+MAX_FIELDS = 8  # form fields beside the video (the page sends one: `mirrored`)
+MAX_PART_HEADER_BYTES = 32 * 1024  # a part's headers: room for a file name of a few thousand characters
 MAX_NAME_CHARS = 200
+MAX_EXT_CHARS = 8
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})  # disk full, quota, file size limit
 
 
@@ -31,6 +43,10 @@ class UploadRefused(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
+
+
+class UploadCutOff(UploadRefused):
+    """The client went away (or stopped sending) before the upload was complete; nothing was kept."""
 
 
 @dataclass
@@ -51,7 +67,11 @@ def display_name(raw: str) -> str:
     """The last component of a client-side file name, without control characters; for display only."""
     name = re.split(r"[\\/]", raw)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[:MAX_NAME_CHARS] or "video"
+    if len(name) > MAX_NAME_CHARS:  # shortened in the middle: the extension says what the file is
+        ext = PurePosixPath(name).suffix
+        ext = ext if len(ext) <= MAX_EXT_CHARS else ""
+        name = name[:MAX_NAME_CHARS - len(ext) - 1].rstrip() + "…" + ext
+    return name or "video"
 
 
 def video_extension(name: str) -> str:
@@ -70,6 +90,7 @@ class _Receiver:
         self.uploads_dir, self.max_bytes = uploads_dir, max_bytes
         self.upload: Upload | None = None
         self.fields: dict[str, str] = {}
+        self.n_fields = 0
         self._headers: dict[bytes, bytes] = {}
         self._header = [b"", b""]
         self._field: str | None = None
@@ -101,21 +122,28 @@ class _Receiver:
         _, params = parse_options_header(self._headers.get(b"content-disposition", b""))
         name = params.get(b"name", b"").decode("utf-8", "replace")
         if name != FILE_FIELD:
+            if b"filename" in params:
+                raise UploadRefused(400, f"a file came in the form field {name[:40]!r}: send the video in the "
+                                         f"field {FILE_FIELD!r}")
+            self.n_fields += 1
+            if self.n_fields > MAX_FIELDS:
+                raise UploadRefused(400, f"too many form fields: send the video in {FILE_FIELD!r} with at most "
+                                         f"{MAX_FIELDS} small fields beside it")
             self._field = name
             return
         if self.upload is not None:
             raise UploadRefused(400, "send one video per upload")
         shown = display_name(params.get(b"filename", b"").decode("utf-8", "replace"))
         ext = video_extension(shown)
-        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.uploads_dir)
         path = self.uploads_dir / f"{secrets.token_hex(12)}.part"
-        self._file = open(path, "xb")  # noqa: SIM115 - closed in _part_end or close()
+        self._file = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "wb")
         self.upload = Upload(path=path, name=shown, ext=ext, size_bytes=0, fields=self.fields)
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         if self._file is None:
             if len(self._value) + end - start > MAX_FIELD_BYTES:
-                raise UploadRefused(400, f"form field {self._field!r} is too long")
+                raise UploadRefused(400, f"form field {self._field[:40]!r} is longer than {MAX_FIELD_BYTES} bytes")
             self._value += data[start:end]
             return
         self.upload.size_bytes += end - start
@@ -136,7 +164,31 @@ class _Receiver:
             self._file = None
 
 
-async def receive_upload(request, uploads_dir: Path, max_bytes: int) -> Upload:
+async def _chunks(request, idle_timeout_s: float, max_bytes: int):
+    """The body of `request` as it arrives; `UploadCutOff` when nothing comes for `idle_timeout_s` seconds
+    or the client disconnects, `UploadRefused` (413) when the body is larger than a video of `max_bytes`
+    and its form around it."""
+    limit = max_bytes + MULTIPART_OVERHEAD_BYTES
+    stream = request.stream().__aiter__()
+    received = 0
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), idle_timeout_s)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise UploadCutOff(408, f"the upload stalled: nothing arrived for {idle_timeout_s:g} s "
+                                    f"(after {received} bytes)") from None
+        except ClientDisconnect:
+            raise UploadCutOff(400, f"the client disconnected after sending {received} bytes") from None
+        received += len(chunk)
+        if received > limit:
+            raise UploadRefused(413, f"the upload is larger than the {_megabytes(max_bytes)} this server accepts")
+        yield chunk
+
+
+async def receive_upload(request, uploads_dir: Path, max_bytes: int,
+                         idle_timeout_s: float = DEFAULT_UPLOAD_IDLE_S) -> Upload:
     """Stream the multipart body of `request` to disk; raises `UploadRefused` and leaves nothing behind."""
     mime, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
@@ -147,8 +199,8 @@ async def receive_upload(request, uploads_dir: Path, max_bytes: int) -> Upload:
         raise UploadRefused(413, f"the video is larger than the {_megabytes(max_bytes)} this server accepts")
     receiver = _Receiver(uploads_dir, max_bytes)
     try:
-        parser = MultipartParser(boundary, receiver.callbacks())
-        async for chunk in request.stream():
+        parser = MultipartParser(boundary, receiver.callbacks(), max_header_size=MAX_PART_HEADER_BYTES)
+        async for chunk in _chunks(request, idle_timeout_s, max_bytes):
             parser.write(chunk)
         parser.finalize()
         receiver.close()
@@ -161,6 +213,9 @@ async def receive_upload(request, uploads_dir: Path, max_bytes: int) -> Upload:
         _discard(receiver)
         if isinstance(err, UploadRefused):
             raise
+        if "header" in str(err).lower():
+            raise UploadRefused(400, f"the form's part headers are too long (over {MAX_PART_HEADER_BYTES // 1024} "
+                                     "KB): shorten the file name") from err
         raise UploadRefused(400, f"the upload could not be read: {err}") from err
     except OSError as err:
         _discard(receiver)

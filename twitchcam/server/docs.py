@@ -1,0 +1,55 @@
+"""The API's description page, /docs, from files on this machine (swagger-ui-bundle), never from a CDN.
+
+FastAPI's own /docs loads Swagger UI's script and style from a CDN and its favicon from the framework's
+site, and /redoc loads web fonts: a clinician's browser would tell those sites that the page was opened,
+and offline the page stays blank. Both are turned off; this /docs serves the same Swagger UI from the
+`swagger-ui-bundle` package's copy, with the pages' CSP, and without the online spec validator.
+Without that package /docs says where the machine-readable description is (/openapi.json).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import FileResponse, HTMLResponse
+
+from twitchcam.server import pages
+
+ASSETS = {  # name under /docs/assets/ → media type: nothing else of the package is served
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+}
+
+
+def swagger_ui_folder() -> Path | None:
+    """Where swagger-ui-bundle keeps Swagger UI's files, or None when it is not installed."""
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        return None
+    return Path(swagger_ui_path)
+
+
+def add_docs(app: FastAPI) -> None:
+    """Add /docs (Swagger UI from local files) and its assets to `app` (built with docs_url=None)."""
+    folder = swagger_ui_folder()
+
+    @app.get("/docs", response_class=HTMLResponse, include_in_schema=False)
+    def docs_page() -> HTMLResponse:
+        if folder is None:
+            return pages.html(pages.no_docs_page())
+        page = get_swagger_ui_html(
+            openapi_url=app.openapi_url, title=f"{app.title} API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": False})
+        return pages.html(page.body.decode("utf-8"))
+
+    @app.get("/docs/assets/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> FileResponse:
+        if folder is None or name not in ASSETS:
+            raise HTTPException(404, "no such file")
+        return FileResponse(folder / name, media_type=ASSETS[name])
