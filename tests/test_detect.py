@@ -8,13 +8,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twitchcam.detect import REGION_SIGNALS, detect_events
+from twitchcam.channels import CHANNELS
+from twitchcam.detect import detect_events
 from twitchcam.parameters import DetectionParameters
 
 FPS = 30.0
 REST = {"eyelid_aperture": 0.10, "brow_height": 0.45, "cheek_height": -0.45, "mouth_corner_height": -1.1,
         "mouth_corner_width": 0.45}
-SIGNAL_NAMES = sorted({name for parts in REGION_SIGNALS.values() for name, _, _ in parts})
+SIGNAL_NAMES = sorted(c.name for c in CHANNELS if c.mesh)
 
 
 def quiet_face(seconds: float, seed: int = 0, jitter: float = 0.0015) -> tuple[np.ndarray, pd.DataFrame]:

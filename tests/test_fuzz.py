@@ -29,15 +29,17 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from twitchcam.detect import IMAGE_CHANNELS, REGION_SIGNALS, REGIONS, detect_events
+from twitchcam.channels import CHANNELS
+from twitchcam.detect import REGIONS, detect_events
 from twitchcam.results import events_table, summarize
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "hfs_left.mp4"
 SIDES = ("left", "right")
-SIGNALS = sorted({name for parts in REGION_SIGNALS.values() for name, _, _ in parts} | set(IMAGE_CHANNELS))
+SIGNALS = sorted(c.name for c in CHANNELS)
+PIXEL_CHANNELS = tuple(c.name for c in CHANNELS if not c.mesh)
 REST = {"eyelid_aperture": 0.10, "brow_height": 0.45, "cheek_height": -0.45, "mouth_corner_height": -1.1,
-        "mouth_corner_width": 0.45, "iris_contrast": 0.55}
+        "mouth_corner_width": 0.45, "iris_contrast": 0.55, "eyelid_aperture_eye_model": 0.3}
 # How a column is made; each is something a landmarker, a decoder or a bug upstream can produce.
 COLUMN_KINDS = ("noise", "noise", "pulses", "pulses", "constant", "nan", "nan_runs", "inf", "huge", "tiny", "steps")
 TIMINGS = ("regular", "jitter", "gaps", "tiny_steps", "one_per_second")
@@ -115,7 +117,7 @@ def check_well_formed(t: np.ndarray, usable: np.ndarray, detection) -> None:
         assert 0.1 <= e.confidence <= 1 and math.isfinite(e.peak_asymmetry), e
         assert 0 <= e.start_frame <= e.end_frame < n and usable[e.start_frame] and usable[e.end_frame]
         assert t[e.start_frame] == e.start_s
-    for series in (*detection.asymmetry.values(), *detection.threshold.values()):
+    for series in (*detection.asymmetry.values(), *detection.threshold.values(), *detection.evidence.values()):
         assert series.shape == (n,)
     # What the pipeline writes from them must be writable: finite numbers, strict JSON.
     table = events_table(events)
@@ -133,12 +135,13 @@ def test_detector_never_raises_and_events_are_well_formed(recording):
 
 @settings(max_examples=60, deadline=None, derandomize=True)
 @given(recordings())
-def test_detector_takes_plain_dicts_without_the_image_channel(recording):
-    """`signals` may be a dict of arrays, and the image channel is optional (older frames.csv files)."""
+def test_detector_takes_plain_dicts_without_the_pixel_channels(recording):
+    """`signals` may be a dict of arrays, and the pixel channels are optional (older frames.csv files)."""
     t, signals, usable = recording
-    plain = {c: signals[c].to_numpy() for c in signals if not c.startswith(tuple(IMAGE_CHANNELS))}
+    plain = {c: signals[c].to_numpy() for c in signals if not c.startswith(PIXEL_CHANNELS)}
     detection = detect_events(t, plain, usable)
-    assert set(detection.asymmetry) == set(REGIONS)
+    assert set(detection.evidence) == set(REGIONS) and set(REGIONS) <= set(detection.asymmetry)
+    assert not set(PIXEL_CHANNELS) & set(detection.asymmetry)
     check_well_formed(t, usable, detection)
 
 

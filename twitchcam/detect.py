@@ -1,23 +1,29 @@
-"""From per-side signals to candidate hemifacial-spasm events. Pure numpy/pandas, no I/O.
+"""From per-side measures to candidate hemifacial-spasm events. Pure numpy/pandas, no I/O.
 
-For each region, each side's *contraction* is its deviation from its own resting value (a running median
-over the trailing `baseline_window_s`), signed so that contracting is positive. The region's *asymmetry*
-is left minus right contraction. A side has a candidate where
+Every measure is a `Channel` (twitchcam/channels.py). For each channel and side the *contraction* is the
+deviation from that side's own resting value (a running median over the trailing `baseline_window_s`),
+signed so that contracting is positive, with the part that head yaw, pitch and roll explain removed (a
+ridge regression on the pose over the trailing `pose_window_s`). The channel's *asymmetry* is left minus
+right contraction, and its threshold
 
-    asymmetry ≥ max(threshold_sigmas · 1.4826 · median|asymmetry|, threshold_floor[region])
+    threshold = max(threshold_sigmas · 1.4826 · median|asymmetry|, threshold_floor[channel])
 
-(the robust noise of the recording itself, over the trailing `noise_window_s`), the side itself contracts
-by at least the release level, and the run continues while the asymmetry stays above
-`release_fraction` × threshold (hysteresis). A region's run is discarded where the other side moved at
-least `one_sided_ratio[region]` as much, in either direction, within `bilateral_margin_s` (blinks, smiles
-and speech move both sides). Runs of one side in the eye, cheek and mouth are joined, and runs closer than
-`merge_gap_s` merge into one burst. Another region joins an event where its own asymmetry passes its
-threshold during it; the brow never starts an event (HFS does not begin there) but joins one it moves with,
-in either direction.
+comes from the recording's own noise (the quieter of its left- and right-leaning halves, over the trailing
+`noise_window_s`). A region's *evidence* is the mean, over its trigger channels, of each asymmetry in units
+of its threshold (each capped at `evidence_cap`, so one glitching measure cannot start an event alone).
 
-Baselines and thresholds use trailing (causal) windows, except that the first `priming_s` take the opening
-stretch as their baseline; an event is final `bilateral_margin_s` + `merge_gap_s` after it ends. So a live
-detector over a sliding buffer makes the same decisions as the whole-file analysis.
+A side has a candidate in a region where the evidence reaches 1 while, in that frame, the side itself
+contracts (at least `release_fraction`) and the other side moved at most `one_sided_ratio[region]` as much
+within ±`bilateral_margin_s` (blinks, smiles and speech move both sides). The run lasts while the evidence
+stays above `release_fraction` (hysteresis). Because one-sidedness is judged frame by frame, a blink inside
+a held contraction interrupts the run without erasing it. Where a region has several channels, a run needs
+two of them to lean its way. Runs of one side closer than `merge_gap_s` form one burst. Another region
+joins an event where its own evidence passes 1 during it; the brow never starts an event (HFS does not
+begin there) but joins one it moves with, in either direction.
+
+Baselines, pose fits and thresholds use trailing (causal) windows, except that the first `priming_s` take
+the opening stretch as their baseline; so a live detector over a sliding buffer decides as the whole-file
+analysis does.
 """
 
 from __future__ import annotations
@@ -27,28 +33,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from twitchcam.channels import PRIMARY, REGIONS, TRIGGER, Channel, available
 from twitchcam.parameters import DetectionParameters
 
-REGIONS = ("eye", "brow", "cheek", "mouth")
 TRIGGER_REGIONS = ("eye", "cheek", "mouth")
-# Each region's contraction: (signal, sign, one_way) summed; sign +1 when the signal grows on contraction.
-# A one-way part counts only in the contracting direction: a mouth corner pushed towards the midline
-# (by the other side's pull, a hand, pursed lips) is not a contraction of its own side.
-REGION_SIGNALS: dict[str, tuple[tuple[str, int, bool], ...]] = {
-    "eye": (("eyelid_aperture", -1, False),),
-    "brow": (("brow_height", -1, False),),
-    "cheek": (("cheek_height", +1, False),),
-    "mouth": (("mouth_corner_height", +1, False), ("mouth_corner_width", +1, True)),
-}
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
+POSE = ("head_yaw_deg", "head_pitch_deg", "head_roll_deg")
 
 
 def other_side(side: str) -> str:
     return "right" if side == "left" else "left"
-
-# Image evidence per region (see appearance.py): a second way for a region to start an event, for the lid
-# closures MediaPipe's eye landmarks under-read; (signal, sign) as in REGION_SIGNALS. Used where present.
-IMAGE_CHANNELS = {"iris_contrast": ("eye", -1)}
 
 
 @dataclass(frozen=True)
@@ -82,11 +76,24 @@ class Detection:
 
     events: list[Event]
     asymmetry: dict[str, np.ndarray]
-    """Per region, (n_frames,) left-minus-right contraction, NaN where not measurable."""
+    """Per region (its face-mesh displacement, fraction of the inter-ocular distance) and per channel that is
+    not a region's primary one, (n_frames,) left-minus-right contraction, NaN where not measurable."""
     threshold: dict[str, np.ndarray]
-    """Per region, (n_frames,) start threshold in force at each frame."""
+    """Same keys: (n_frames,) start threshold in force at each frame."""
     contraction: dict[tuple[str, str], np.ndarray]
-    """Per (region, side), (n_frames,) contraction beyond the side's resting value."""
+    """Per (region, side), (n_frames,) face-mesh contraction beyond the side's resting value."""
+    evidence: dict[str, np.ndarray]
+    """Per region, (n_frames,) left-minus-right evidence in units of the start threshold (1 starts a run)."""
+
+
+@dataclass
+class _Series:
+    """One channel's per-frame series: each side's contraction, the asymmetry and its threshold."""
+
+    channel: Channel
+    side: dict[str, np.ndarray]
+    asymmetry: np.ndarray
+    threshold: np.ndarray
 
 
 def _trailing(values: np.ndarray, index: pd.TimedeltaIndex, window_s: float, t_s: np.ndarray, priming_s: float):
@@ -120,6 +127,153 @@ def _noise(asymmetry: np.ndarray, index: pd.TimedeltaIndex, t_s: np.ndarray, p: 
     return 1.4826 * np.fmin(halves[0], halves[1])
 
 
+def _remove_pose(deviations: np.ndarray, pose: np.ndarray, index: pd.TimedeltaIndex, p: DetectionParameters):
+    """`deviations` (n, m) minus what the head pose (n, 3: deviations of yaw, pitch, roll from rest) explains.
+
+    Each frame's coefficients come from a ridge regression over the trailing `pose_window_s`; the ridge
+    (`pose_ridge_deg`² per frame) keeps a steady head's coefficients near zero instead of fitting noise.
+    """
+    n, m = deviations.shape
+    if n == 0 or m == 0:
+        return deviations
+    valid = np.isfinite(pose).all(axis=1)
+    x = np.where(valid[:, None], pose, 0.0)
+    y = np.where(valid[:, None] & np.isfinite(deviations), deviations, 0.0)
+    products = [valid.astype(np.float64)]
+    pairs = [(i, j) for i in range(3) for j in range(i, 3)]
+    products += [x[:, i] * x[:, j] for i, j in pairs]
+    products += [x[:, i] * y[:, k] for i in range(3) for k in range(m)]
+    sums = pd.DataFrame(np.column_stack(products), index=index).rolling(
+        pd.Timedelta(seconds=p.pose_window_s), min_periods=1).sum().to_numpy()
+    count = sums[:, 0]
+    gram = np.zeros((n, 3, 3))
+    for column, (i, j) in enumerate(pairs, start=1):
+        gram[:, i, j] = gram[:, j, i] = sums[:, column]
+    gram += (np.maximum(count, 1.0) * p.pose_ridge_deg**2)[:, None, None] * np.eye(3)
+    cross = sums[:, 1 + len(pairs):].reshape(n, 3, m)
+    coefficients = np.linalg.solve(gram, cross)
+    return deviations - np.einsum("ni,nim->nm", x, coefficients)
+
+
+def _channel_series(channels, signals, usable, index, t_s, p: DetectionParameters) -> list[_Series]:
+    """Contraction, asymmetry and threshold of every channel (pose removed where the pose is known)."""
+    columns = [np.asarray(signals[col], dtype=np.float64) for c in channels for col in c.columns()]
+    deviations = np.column_stack([_deviation(v, usable, index, t_s, p) for v in columns]) if columns else None
+    if deviations is not None and all(name in signals for name in POSE) and p.pose_window_s > 0:
+        pose = np.column_stack([_deviation(signals[name], usable, index, t_s, p) for name in POSE])
+        deviations = _remove_pose(deviations, pose, index, p)
+    out = []
+    for k, channel in enumerate(channels):
+        side = {}
+        for j, name in enumerate(SIDE_SIGN):
+            part = channel.sign * deviations[:, 2 * k + j]
+            side[name] = np.fmax(part, 0.0) if channel.one_way else part
+        asymmetry = side["left"] - side["right"]
+        spread = _noise(asymmetry, index, t_s, p)
+        threshold = np.maximum(p.threshold_sigmas * np.nan_to_num(spread), p.threshold_floor[channel.name])
+        out.append(_Series(channel, side, asymmetry, threshold))
+    return out
+
+
+def detect_events(
+    t_s: np.ndarray,
+    signals: pd.DataFrame | dict[str, np.ndarray],
+    usable: np.ndarray,
+    params: DetectionParameters | None = None,
+) -> Detection:
+    """Find one-sided bursts in per-side signals.
+
+    `t_s`: (n,) strictly increasing frame times in seconds. `signals`: columns `<channel>_left` and
+    `<channel>_right` for the channels of twitchcam/channels.py (those missing are left out; the face-mesh
+    ones are required), and the head pose columns when known, (n,) each. `usable`: (n,) bool, False where
+    there is no face or the head is turned too far; those frames never belong to an event.
+    """
+    p = params or DetectionParameters()
+    t_s = np.asarray(t_s, dtype=np.float64)
+    n = len(t_s)
+    usable = np.asarray(usable, dtype=bool)
+    index = pd.to_timedelta(t_s, unit="s")
+    frame_step = float(np.median(np.diff(t_s))) if n > 1 else 1 / 30
+
+    series = _channel_series(available(signals, p.channels), signals, usable, index, t_s, p)
+    by_region = {region: [s for s in series if s.channel.region == region] for region in REGIONS}
+
+    contraction, asymmetry, threshold, evidence = {}, {}, {}, {}
+    own_side: dict[tuple[str, str], np.ndarray] = {}
+    for region, members in by_region.items():
+        mesh = [s for s in members if s.channel.mesh]
+        for side in SIDE_SIGN:
+            contraction[region, side] = np.sum([s.side[side] for s in mesh], axis=0) if mesh else np.full(n, np.nan)
+        asymmetry[region] = contraction[region, "left"] - contraction[region, "right"]
+        threshold[region] = np.maximum(p.threshold_sigmas * np.nan_to_num(_noise(asymmetry[region], index, t_s, p)),
+                                       p.threshold_floor[PRIMARY[region]])
+        for s in members:
+            if s.channel.name != PRIMARY[region]:
+                asymmetry[s.channel.name], threshold[s.channel.name] = s.asymmetry, s.threshold
+        voters = [s for s in members if s.channel.role == TRIGGER] or members
+        evidence[region] = _mean_capped([s.asymmetry / s.threshold for s in voters], p.evidence_cap, n)
+        for side in SIDE_SIGN:
+            own_side[region, side] = _mean_capped([s.side[side] / s.threshold for s in voters], p.evidence_cap, n)
+
+    margin = int(round(p.bilateral_margin_s / frame_step))
+    runs_by_side: dict[str, list[tuple[int, int, str]]] = {"left": [], "right": []}
+    for region in TRIGGER_REGIONS:
+        voters = [s for s in by_region[region] if s.channel.role == TRIGGER]
+        if not voters:
+            continue
+        for side, sign in SIDE_SIGN.items():
+            for a, b in _one_sided_runs(sign * evidence[region], own_side[region, side],
+                                        own_side[region, other_side(side)], margin, p.release_fraction,
+                                        p.one_sided_ratio[region]):
+                if _corroborated(voters, sign, a, b, p.release_fraction):
+                    runs_by_side[side].append((a, b, region))
+
+    events = []
+    for side, runs in runs_by_side.items():
+        for group in _group_runs(runs, t_s, p.merge_gap_s):
+            event = _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, evidence,
+                                own_side, p)
+            if event is not None:
+                events.append(event)
+    events.sort(key=lambda e: (e.start_s, e.side))
+    return Detection(events=events, asymmetry=asymmetry, threshold=threshold, contraction=contraction,
+                     evidence=evidence)
+
+
+def _mean_capped(parts: list[np.ndarray], cap: float, n: int) -> np.ndarray:
+    """Mean over the measures that are finite in each frame, each capped at ±`cap`; NaN where none is."""
+    if not parts:
+        return np.full(n, np.nan)
+    stacked = np.clip(np.vstack(parts), -cap, cap)
+    finite = np.isfinite(stacked)
+    count = finite.sum(axis=0)
+    total = np.where(finite, stacked, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / count, np.nan)
+
+
+def _one_sided_runs(own: np.ndarray, active: np.ndarray, passive: np.ndarray, margin: int, release: float,
+                    ratio: float) -> list[tuple[int, int]]:
+    """Hysteresis runs of one side's evidence `own` that hold a frame where that side really moved and the
+    other did not. `active`/`passive`: this and the other side's contraction in threshold units."""
+    own = np.nan_to_num(own, nan=-np.inf)
+    moving = np.nan_to_num(active, nan=-np.inf)
+    other = np.nan_to_num(np.abs(passive), nan=0.0)
+    if margin > 0 and len(other):
+        other = pd.Series(other).rolling(2 * margin + 1, center=True, min_periods=1).max().to_numpy()
+    strong = (own >= 1.0) & (moving >= release) & (other < ratio * moving)
+    return _hysteresis(strong, own >= release)
+
+
+def _corroborated(voters: list[_Series], sign: float, a: int, b: int, release: float) -> bool:
+    """Where a region has several measures, at least two lean this way at their release level in the run
+    (pixels change for reasons that are not muscle too: glare, a lock of hair, a landmark glitch)."""
+    leaning = [s for s in voters if np.any(np.nan_to_num(sign * s.asymmetry[a: b + 1], nan=-np.inf)
+                                           >= release * s.threshold[a: b + 1])]
+    measurable = [s for s in voters if np.isfinite(s.asymmetry[a: b + 1]).any()]
+    return len(leaning) >= min(2, len(measurable)) and bool(leaning)
+
+
 def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) index pairs of the True runs in a boolean array."""
     if not mask.any():
@@ -132,105 +286,6 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> list[tuple[int, int]]:
     """Runs of `weak` that contain at least one `strong` frame."""
     return [(a, b) for a, b in _runs(weak | strong) if strong[a : b + 1].any()]
-
-
-def detect_events(
-    t_s: np.ndarray,
-    signals: pd.DataFrame | dict[str, np.ndarray],
-    usable: np.ndarray,
-    params: DetectionParameters | None = None,
-) -> Detection:
-    """Find one-sided bursts in per-side signals.
-
-    `t_s`: (n,) strictly increasing frame times in seconds. `signals`: columns `<signal>_left` and
-    `<signal>_right` for every signal in `REGION_SIGNALS`, (n,) each. `usable`: (n,) bool, False where
-    there is no face or the head is turned too far; those frames never belong to an event.
-    """
-    p = params or DetectionParameters()
-    t_s = np.asarray(t_s, dtype=np.float64)
-    n = len(t_s)
-    usable = np.asarray(usable, dtype=bool)
-    index = pd.to_timedelta(t_s, unit="s")
-    frame_step = float(np.median(np.diff(t_s))) if n > 1 else 1 / 30
-
-    contraction: dict[tuple[str, str], np.ndarray] = {}
-    for region, parts in REGION_SIGNALS.items():
-        for side in SIDE_SIGN:
-            total = np.zeros(n)
-            for name, sign, one_way in parts:
-                part = sign * _deviation(signals[f"{name}_{side}"], usable, index, t_s, p)
-                total += np.fmax(part, 0.0) if one_way else part
-            contraction[region, side] = total
-
-    asymmetry = {r: contraction[r, "left"] - contraction[r, "right"] for r in REGIONS}
-    threshold = {}
-    for region in REGIONS:
-        spread = _noise(asymmetry[region], index, t_s, p)
-        threshold[region] = np.maximum(p.threshold_sigmas * np.nan_to_num(spread), p.threshold_floor[region])
-
-    margin = int(round(p.bilateral_margin_s / frame_step))
-    runs_by_side: dict[str, list[tuple[int, int, str]]] = {"left": [], "right": []}
-    for region in TRIGGER_REGIONS:
-        for side, sign in SIDE_SIGN.items():
-            other = other_side(side)
-            for a, b in _one_sided_runs(sign * asymmetry[region], contraction[region, side],
-                                        contraction[region, other], threshold[region], margin,
-                                        p.release_fraction, p.one_sided_ratio[region]):
-                runs_by_side[side].append((a, b, region))
-
-    image_runs = []
-    for name, (region, direction) in IMAGE_CHANNELS.items():
-        if f"{name}_left" not in signals:
-            continue
-        change = {side: direction * _deviation(signals[f"{name}_{side}"], usable, index, t_s, p) for side in SIDE_SIGN}
-        asymmetry[name] = change["left"] - change["right"]
-        threshold[name] = np.maximum(p.image_sigmas * np.nan_to_num(_noise(asymmetry[name], index, t_s, p)),
-                                     p.image_floor[name])
-        for side, sign in SIDE_SIGN.items():
-            other = other_side(side)
-            for a, b in _one_sided_runs(sign * asymmetry[name], change[side], change[other], threshold[name],
-                                        margin, p.release_fraction, p.one_sided_ratio[region]):
-                image_runs.append((a, b, side, region, name))
-    # An image channel must be corroborated: another measure of the same region leans the same way at least
-    # at its release level (pixels can also change for reasons that are not muscle: glare, a lock of hair).
-    for a, b, side, region, name in image_runs:
-        witnesses = [region] + [
-            c for c, (r, _) in IMAGE_CHANNELS.items() if r == region and c != name and c in asymmetry
-        ]
-        if any(np.nanmax(SIDE_SIGN[side] * asymmetry[c][a : b + 1], initial=-np.inf)
-               >= p.release_fraction * np.nanmin(threshold[c][a : b + 1]) for c in witnesses):
-            runs_by_side[side].append((a, b, region))
-
-    events = []
-    for side, runs in runs_by_side.items():
-        for group in _group_runs(runs, t_s, p.merge_gap_s):
-            event = _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, p)
-            if event is not None:
-                events.append(event)
-    events.sort(key=lambda e: (e.start_s, e.side))
-    return Detection(events=events, asymmetry=asymmetry, threshold=threshold, contraction=contraction)
-
-
-def _one_sided_runs(
-    own: np.ndarray, active: np.ndarray, passive: np.ndarray, threshold: np.ndarray, margin: int,
-    release_fraction: float, ratio: float,
-) -> list[tuple[int, int]]:
-    """Hysteresis runs of one side's asymmetry `own` where that side really moved and the other did not.
-
-    `active`/`passive`: this and the other side's deviation from rest. A run is kept when, within ±`margin`
-    frames, the other side's largest deviation (either way) stays below `ratio` × this side's largest.
-    """
-    release = release_fraction * threshold
-    own = np.nan_to_num(own, nan=-np.inf)
-    moving = np.nan_to_num(active, nan=-np.inf)
-    kept = []
-    for a, b in _hysteresis((own >= threshold) & (moving >= release), own >= release):
-        lo, hi = max(0, a - margin), min(len(own), b + margin + 1)
-        peak_active = np.nanmax(active[a : b + 1])
-        peak_other = np.nanmax(np.nan_to_num(np.abs(passive[lo:hi]), nan=0.0))
-        if peak_other < ratio * peak_active:
-            kept.append((a, b))
-    return kept
 
 
 def _group_runs(runs: list[tuple[int, int, str]], t_s: np.ndarray, merge_gap_s: float):
@@ -247,58 +302,64 @@ def _group_runs(runs: list[tuple[int, int, str]], t_s: np.ndarray, merge_gap_s: 
     return groups
 
 
-def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, p) -> Event | None:
+def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, evidence, own_side,
+                p: DetectionParameters) -> Event | None:
     sign = SIDE_SIGN[side]
     other = other_side(side)
     first = min(a for a, _, _ in group)
     last = max(b for _, b, _ in group)
     # Onset: hysteresis starts at the release level; step back over the frames where the starting
-    # region's asymmetry was still rising from rest, so the onset is where the movement began.
+    # region's evidence was still rising from rest, so the onset is where the movement began.
     start_region = next(r for a, _, r in sorted(group) if a == first)
-    rising = sign * asymmetry[start_region]
-    floor = p.onset_fraction * threshold[start_region]
-    while first > 0 and usable[first - 1] and floor[first - 1] < rising[first - 1] < rising[first]:
+    rising = np.nan_to_num(sign * evidence[start_region], nan=-np.inf)
+    while first > 0 and usable[first - 1] and p.onset_fraction < rising[first - 1] < rising[first]:
         first -= 1
     start_s, end_s = float(t_s[first]), float(t_s[last] + frame_step)
     if last - first + 1 < p.min_frames or end_s - start_s < p.min_duration_s or end_s - start_s > p.max_duration_s:
         return None
     span = slice(first, last + 1)
     regions = {region for _, _, region in group}
-    # Other regions join an established event when they pass their own threshold on the same side at any
-    # moment of it; the brow in either direction (lowered by the orbicularis, or raised: brow-lift sign).
+    # Other regions join an established event when their evidence passes the start level on the same side at
+    # any moment of it; the brow in either direction (lowered by the orbicularis, or raised: brow-lift sign).
     for region in REGIONS:
-        own = sign * asymmetry[region][span]
+        own = sign * evidence[region][span]
         if region == "brow":
             own = np.abs(own)
-        if np.any(np.nan_to_num(own, nan=-np.inf) >= threshold[region][span]):
+        if np.any(np.nan_to_num(own, nan=-np.inf) >= 1.0):
             regions.add(region)
 
-    # Kind: the longest continuous contraction within the burst.
-    longest = max(t_s[b] - t_s[a] + frame_step for a, b, _ in group)
+    # Kind: the longest stretch the side stays contracted within the burst (a blink inside a held contraction
+    # keeps that side closed, so it does not cut the stretch).
+    held = np.zeros(last - first + 1, dtype=bool)
+    for region in {r for _, _, r in group}:
+        held |= np.nan_to_num(own_side[region, side][span], nan=-np.inf) >= p.release_fraction
+    for a, b, _ in group:
+        held[a - first: b - first + 1] = True
+    longest = max(((b - a + 1) * frame_step for a, b in _runs(held)), default=0.0)
     kind = "tonic" if longest >= p.tonic_min_s else "clonic"
 
-    # Peak: the trigger region and frame with the largest asymmetry relative to its threshold.
-    best_ratio, peak_index, peak_region = -np.inf, first, "eye"
-    for region in regions & set(TRIGGER_REGIONS):
-        ratio = np.nan_to_num(sign * asymmetry[region][span] / threshold[region][span], nan=-np.inf)
-        i = int(np.argmax(ratio))
-        if ratio[i] > best_ratio:
-            best_ratio, peak_index, peak_region = float(ratio[i]), first + i, region
-    peak_asymmetry = float(sign * asymmetry[peak_region][peak_index])
+    # Peak: the trigger region and frame with the largest evidence.
+    best, peak_index, peak_region = -np.inf, first, "eye"
+    for region in sorted(regions & set(TRIGGER_REGIONS)):
+        strength = np.nan_to_num(sign * evidence[region][span], nan=-np.inf)
+        i = int(np.argmax(strength))
+        if strength[i] > best:
+            best, peak_index, peak_region = float(strength[i]), first + i, region
+    peak_asymmetry = float(np.nan_to_num(sign * asymmetry[peak_region][peak_index]))
 
-    active = float(np.nanmax(contraction[peak_region, side][span]))
-    passive = float(np.nanmax(contraction[peak_region, other][span]))
+    active = float(np.nanmax(own_side[peak_region, side][span], initial=0.0))
+    passive = float(np.nanmax(own_side[peak_region, other][span], initial=0.0))
     one_sidedness = float(np.clip(1 - max(passive, 0.0) / active, 0, 1)) if active > 0 else 0.0
-    strength = 1 - np.exp(-max(best_ratio - 1, 0.0))
+    strength = 1 - np.exp(-max(best - 1, 0.0))
     coverage = float(usable[span].mean())
     confidence = round(float(coverage * one_sidedness * (0.5 + 0.5 * strength)), 3)
 
     # Brow-lift sign: the same-side brow rises (negative brow contraction) while that eye closes.
-    eye_closing = contraction["eye", side][span] >= p.release_fraction * threshold["eye"][span]
+    eye_closing = np.nan_to_num(own_side["eye", side][span], nan=-np.inf) >= p.release_fraction
     brow_rising = -contraction["brow", side][span] >= p.release_fraction * threshold["brow"][span]
     brow_lift = bool(np.any(eye_closing & brow_rising))
 
-    if confidence < p.min_confidence:
+    if confidence < p.min_confidence or not np.isfinite(peak_asymmetry):
         return None
     ordered = tuple(r for r in REGIONS if r in regions)
     return Event(
@@ -306,3 +367,6 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
         peak_s=float(t_s[peak_index]), peak_asymmetry=peak_asymmetry,
         confidence=confidence, brow_lift=brow_lift, start_frame=int(first), end_frame=int(last),
     )
+
+
+__all__ = ["REGIONS", "TRIGGER_REGIONS", "Detection", "Event", "detect_events", "other_side"]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from twitchcam.clinical import region_movements
-from twitchcam.detect import IMAGE_CHANNELS, SIDE_SIGN, TRIGGER_REGIONS, Detection, Event, detect_events
+from twitchcam.detect import SIDE_SIGN, TRIGGER_REGIONS, Detection, Event, detect_events
 from twitchcam.frame_table import FrameTable
 from twitchcam.parameters import DetectionParameters
 from twitchcam.pipeline import usability
@@ -47,8 +47,8 @@ class OnlineDetector:
         self.table = table
         self.params = p = params or DetectionParameters()
         # Detections are exact from `exact_after_s` after the tail's first frame: the baseline window, then
-        # the noise window over baselined values.
-        self.exact_after_s = p.baseline_window_s + p.noise_window_s + 1.0
+        # the pose fit over baselined values, then the noise window over what the pose does not explain.
+        self.exact_after_s = p.baseline_window_s + p.pose_window_s + p.noise_window_s + 1.0
         self.tail_s = self.exact_after_s + p.priming_s + p.max_duration_s + p.merge_gap_s + 10.0
         self._tail_start = 0
         self._first_t: float | None = None
@@ -137,14 +137,14 @@ class OnlineDetector:
 
 def _open_runs(detection: Detection, p: DetectionParameters, settling: int, margin: int,
                t_s: np.ndarray) -> dict[str, float]:
-    """Per side, the start time of the earliest run (at the release level, any trigger or image channel)
-    that frames not yet settled can still change; inf when there is none."""
+    """Per side, the start time of the earliest run (at the release level, any trigger region) that frames
+    not yet settled can still change; inf when there is none."""
     starts = {}
     for side, sign in SIDE_SIGN.items():
         earliest = np.inf
-        for channel in TRIGGER_REGIONS + tuple(c for c in IMAGE_CHANNELS if c in detection.asymmetry):
-            own = np.nan_to_num(sign * detection.asymmetry[channel], nan=-np.inf)
-            weak = own >= p.release_fraction * detection.threshold[channel]
+        for region in TRIGGER_REGIONS:
+            own = np.nan_to_num(sign * detection.evidence[region], nan=-np.inf)
+            weak = own >= p.release_fraction
             reach = max(settling - margin - 1, 0)  # runs ending here or later have unsettled frames in reach
             if not weak[reach:].any():
                 continue
@@ -160,4 +160,5 @@ def _rows(detection: Detection, row: int) -> Detection:
     """The detection's per-frame series at one row (for the live meters)."""
     return Detection(events=[], asymmetry={k: v[[row]] for k, v in detection.asymmetry.items()},
                      threshold={k: v[[row]] for k, v in detection.threshold.items()},
-                     contraction={k: v[[row]] for k, v in detection.contraction.items()})
+                     contraction={k: v[[row]] for k, v in detection.contraction.items()},
+                     evidence={k: v[[row]] for k, v in detection.evidence.items()})

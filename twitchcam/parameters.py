@@ -27,18 +27,25 @@ class DetectionParameters:
     onset_fraction: float = 0.15
     """An event's onset is traced back to where its asymmetry was still above this fraction of the start
     threshold and rising (hysteresis alone would date it at the release level, late by a frame or two)."""
-    threshold_floor: dict[str, float] = field(
-        default_factory=lambda: {"eye": 0.012, "brow": 0.015, "cheek": 0.012, "mouth": 0.025}
-    )
-    """Smallest start threshold per region, well above landmark jitter (fractions of inter-ocular distance)."""
-    image_sigmas: float = 5.0
-    """Start threshold of the image channels (iris contrast), in robust standard deviations of their asymmetry."""
-    image_floor: dict[str, float] = field(default_factory=lambda: {"iris_contrast": 0.06})
-    """Smallest start threshold of the image channels (iris contrast: a fraction of the skin's brightness)."""
+    threshold_floor: dict[str, float] = field(default_factory=lambda: {
+        "eyelid_aperture": 0.012, "eyelid_aperture_eye_model": 0.03, "iris_contrast": 0.06, "brow_height": 0.015,
+        "cheek_height": 0.012, "mouth_corner_height": 0.02, "mouth_corner_width": 0.02,
+    })
+    """Smallest start threshold per channel, well above its jitter on a still face (face-mesh channels in
+    fractions of the inter-ocular distance; the eye model's lid gap in fractions of the eye's width; iris
+    contrast in fractions of the skin's brightness)."""
+    evidence_cap: float = 2.0
+    """A region's evidence is the mean of its channels' asymmetries in threshold units, each capped at this:
+    one measure far out on its own (a glitch) cannot start an event while the others stay still."""
     one_sided_ratio: dict[str, float] = field(default_factory=lambda: {"eye": 0.65, "cheek": 0.4, "mouth": 0.4})
     """Per starting region, the other side may move at most this fraction as much as the active side, or the
     movement is bilateral. Higher for the eye: MediaPipe's two-eye shape prior makes the untouched eye read
     10–45% of a one-sided closure (measured on warped stills), while blinks read about 1:1."""
+    pose_window_s: float = 30.0
+    """Trailing window over which each measure's dependence on head yaw, pitch and roll is fitted and removed
+    (0 turns the pose correction off)."""
+    pose_ridge_deg: float = 3.0
+    """Ridge of that fit, in degrees: a head that moves less than this keeps coefficients near zero."""
     bilateral_margin_s: float = 0.15
     """The other side is checked this long before and after the event too (blinks are not perfectly in step)."""
     merge_gap_s: float = 0.5
@@ -60,6 +67,8 @@ class DetectionParameters:
     occlusion_margin_s: float = 0.3
     max_head_turn_deg: float = 20.0
     """Frames turned further than this (yaw or pitch) are flagged and not used for detection."""
+    channels: tuple[str, ...] | None = None
+    """Trigger channels to use (names in twitchcam/channels.py); None uses every one the recording has."""
 
     def as_dict(self) -> dict:
         """Plain-JSON form, written into summary.json."""
