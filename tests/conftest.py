@@ -14,6 +14,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SHARED_MODEL = SHARED / "models" / "face_landmarker.task"
+SHARED_EYE_MODEL = SHARED / "models" / "iris_landmark.tflite"
 SAMPLES = REPO / "samples"
 
 
@@ -31,6 +32,27 @@ def model_path() -> Path:
     """The official model: $TWITCHCAM_MODEL, else ../shared/models/face_landmarker.task."""
     given = os.environ.get("TWITCHCAM_MODEL")
     return _need(Path(given) if given else SHARED_MODEL)
+
+
+@pytest.fixture(scope="session")
+def eye_model_path() -> Path:
+    """The official per-eye model: $TWITCHCAM_EYE_MODEL, else ../shared/models/iris_landmark.tflite."""
+    given = os.environ.get("TWITCHCAM_EYE_MODEL")
+    return _need(Path(given) if given else SHARED_EYE_MODEL)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _eye_model_everywhere():
+    """Every analysis needs the eye model: point in-process runs and subprocesses at ../shared's copy when
+    nothing else is set (as TWITCHCAM_MODEL is passed explicitly for the face model), never at the network."""
+    if os.environ.get("TWITCHCAM_EYE_MODEL") or not SHARED_EYE_MODEL.is_file():
+        yield
+        return
+    os.environ["TWITCHCAM_EYE_MODEL"] = str(SHARED_EYE_MODEL)
+    try:
+        yield
+    finally:
+        os.environ.pop("TWITCHCAM_EYE_MODEL", None)
 
 
 @pytest.fixture(scope="session")

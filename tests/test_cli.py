@@ -12,13 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from twitchcam import model as model_module
 from twitchcam.results import EVENT_COLUMNS
 
 SHORT_CLIP = "normal/lp_d0_smile_eye_roll_greenscreen.mp4"
 
 
-def run_cli(*args: str, model: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "TWITCHCAM_NO_DOWNLOAD": "1"}
+def run_cli(*args: str, model: Path | None = None, cwd: Path | None = None,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "TWITCHCAM_NO_DOWNLOAD": "1", **(extra_env or {})}
     if model is not None:
         env["TWITCHCAM_MODEL"] = str(model)
     return subprocess.run([sys.executable, "-m", "twitchcam._cli.main", *args], capture_output=True, text=True,
@@ -106,8 +108,11 @@ def test_analyze_writes_the_three_files_and_the_api_matches_them(tmp_path, share
     assert frames["t_s"].is_monotonic_increasing and frames["t_s"].iloc[1] == pytest.approx(0.04)
     for key in ("video", "duration_s", "fps", "frames", "face_fraction", "n_events", "events_per_min",
                 "affected_side", "events_by_region", "spasm_time_s", "spasm_percent", "brow_lift_events",
-                "model_sha256", "twitchcam_version", "parameters"):
+                "model_sha256", "eye_model_sha256", "twitchcam_version", "parameters"):
         assert key in summary
+    face = frames["face"]
+    for column in ("eyelid_aperture_eye_model_left", "eyelid_aperture_eye_model_right"):
+        assert frames.loc[face, column].between(0.05, 0.6).mean() > 0.9  # measured wherever the face is
     assert summary["duration_s"] == pytest.approx(3.12, abs=0.01) and summary["fps"] == pytest.approx(25)
 
     import twitchcam
@@ -136,3 +141,35 @@ def test_unwritable_output_folder_is_a_clean_error(tmp_path, shared_clips, model
     result = run_cli("analyze", str(shared_clips / SHORT_CLIP), "--out", str(blocker / "out"), model=model_path)
     assert_one_line_error(result, 1, "cannot write results")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_models_fetch_from_both_files_then_path_shows_both(tmp_path, model_path, eye_model_path):
+    cache = {"XDG_CACHE_HOME": str(tmp_path / "cache"), "TWITCHCAM_MODEL": "", "TWITCHCAM_EYE_MODEL": ""}
+    installed = tmp_path / "cache" / "twitchcam"
+    result = run_cli("models", "fetch", "--from", str(eye_model_path), "--from", str(model_path), extra_env=cache)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"installed {installed / 'face_landmarker.task'} (sha256 {model_module.MODEL_SHA256})",
+        f"installed {installed / 'iris_landmark.tflite'} (sha256 {model_module.EYE_MODEL_SHA256})",
+    ]
+    again = run_cli("models", "fetch", extra_env=cache)  # nothing missing: no download, nothing rewritten
+    assert again.returncode == 0 and again.stdout.count("already installed") == 2, again.stderr
+    if model_module.PROJECT_MODEL.is_file() or model_module.PROJECT_EYE_MODEL.is_file():
+        pytest.skip("a model is installed in the source tree's models/ folder")
+    shown = run_cli("models", "path", extra_env=cache)
+    assert shown.stdout.splitlines() == [str(installed / name) for name in ("face_landmarker.task",
+                                                                            "iris_landmark.tflite")]
+
+
+def test_models_fetch_refuses_a_file_that_is_neither_model(tmp_path):
+    fake = tmp_path / "model.tflite"
+    fake.write_bytes(b"\0" * 4096)
+    result = run_cli("models", "fetch", "--from", str(fake), extra_env={"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert_one_line_error(result, 2, "neither face_landmarker.task nor iris_landmark.tflite")
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").rglob("*.t*"))
+
+
+def test_models_fetch_offline_without_the_eye_model_says_how(tmp_path, model_path):
+    result = run_cli("models", "fetch", "--from", str(model_path), extra_env={"XDG_CACHE_HOME": str(tmp_path / "c")})
+    assert_one_line_error(result, 2, "iris_landmark.tflite is not installed and TWITCHCAM_NO_DOWNLOAD forbids")
+    assert "--from FILE" in result.stderr

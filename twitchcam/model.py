@@ -140,7 +140,7 @@ def resolve(kind: ModelKind, explicit: str | os.PathLike | None = None, *, downl
                 )
             return ModelFile(path, digest)
 
-    if download and os.environ.get(ENV_NO_DOWNLOAD, "") not in ("1", "true", "yes"):
+    if download and downloads_allowed():
         try:
             return fetch(kind)
         except ModelNotFoundError as err:
@@ -241,7 +241,7 @@ def install_models(sources: Sequence[str | os.PathLike] = (), folder: str | os.P
     Each file in `sources` may be either model; it is recognised by its hash (a file matching neither, or
     two copies of the same model, are refused before anything is written). A model already installed
     with the right hash is left as it is; a missing or damaged one is copied from its source, or
-    downloaded when no source was given.
+    downloaded when no source was given (unless ``$TWITCHCAM_NO_DOWNLOAD`` forbids it).
     """
     given: dict[str, Path] = {}
     for source in sources:
@@ -255,5 +255,14 @@ def install_models(sources: Sequence[str | os.PathLike] = (), folder: str | os.P
         if target.is_file() and sha256_of(target) == kind.sha256:
             done.append(Installed(kind, ModelFile(target, kind.sha256), written=False))
             continue
-        done.append(Installed(kind, fetch(kind, given.get(kind.filename), target), written=True))
+        source = given.get(kind.filename)
+        if source is None and not downloads_allowed():
+            raise ModelNotFoundError(f"{kind.filename} is not installed and {ENV_NO_DOWNLOAD} forbids downloading "
+                                     "it; give a copy with --from FILE")
+        done.append(Installed(kind, fetch(kind, source, target), written=True))
     return done
+
+
+def downloads_allowed() -> bool:
+    """False when ``$TWITCHCAM_NO_DOWNLOAD`` is set: then twitchcam never tries the network."""
+    return os.environ.get(ENV_NO_DOWNLOAD, "") not in ("1", "true", "yes")
