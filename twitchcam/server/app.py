@@ -132,7 +132,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     @app.exception_handler(UploadRefused)
     async def upload_refused(request: Request, err: UploadRefused) -> JSONResponse:
         if isinstance(err, UploadCutOff):
-            log.warning("upload refused: %s; nothing was kept", err)
+            log.warning("upload dropped: %s; nothing was kept", err)
             return JSONResponse({"detail": str(err)}, err.status, headers={"Connection": "close"})
         return JSONResponse({"detail": str(err)}, err.status)
 

@@ -1,14 +1,16 @@
-"""The API's description page, /docs, from files on this machine (swagger-ui-bundle), never from a CDN.
+"""The API's description page, /docs, from files on this machine (fastapi-offline's copy), never from a CDN.
 
 FastAPI's own /docs loads Swagger UI's script and style from a CDN and its favicon from the framework's
 site, and /redoc loads web fonts: a clinician's browser would tell those sites that the page was opened,
-and offline the page stays blank. Both are turned off; this /docs serves the same Swagger UI from the
-`swagger-ui-bundle` package's copy, with the pages' CSP, and without the online spec validator.
-Without that package /docs says where the machine-readable description is (/openapi.json).
+and offline the page stays blank. Both are turned off; this /docs serves the same Swagger UI (5.x, which
+reads FastAPI's OpenAPI 3.1) from the files the `fastapi-offline` package ships, with the pages' CSP, and
+without the online spec validator. Only its files are used, not its app class. Without that package /docs
+says where the machine-readable description is (/openapi.json).
 """
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
@@ -20,17 +22,17 @@ from twitchcam.server import pages
 ASSETS = {  # name under /docs/assets/ → media type: nothing else of the package is served
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
     "swagger-ui.css": "text/css; charset=utf-8",
-    "favicon-32x32.png": "image/png",
+    "favicon.png": "image/png",
 }
 
 
 def swagger_ui_folder() -> Path | None:
-    """Where swagger-ui-bundle keeps Swagger UI's files, or None when it is not installed."""
-    try:
-        from swagger_ui_bundle import swagger_ui_path
-    except ImportError:
+    """Where fastapi-offline keeps Swagger UI's files, or None when it is not installed."""
+    spec = importlib.util.find_spec("fastapi_offline")
+    if spec is None or spec.origin is None:
         return None
-    return Path(swagger_ui_path)
+    folder = Path(spec.origin).parent / "static"
+    return folder if all((folder / name).is_file() for name in ASSETS) else None
 
 
 def add_docs(app: FastAPI) -> None:
@@ -44,7 +46,7 @@ def add_docs(app: FastAPI) -> None:
         page = get_swagger_ui_html(
             openapi_url=app.openapi_url, title=f"{app.title} API",
             swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
-            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+            swagger_favicon_url="/docs/assets/favicon.png",
             swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": False})
         return pages.html(page.body.decode("utf-8"))
 

@@ -324,7 +324,7 @@ def job_page(job: Job, *, sign_out: bool = False) -> str:
 
 def no_docs_page() -> str:
     return _layout("API", '<section class="card"><h1>API</h1><p>The API\'s description page needs the '
-                          '<code>swagger-ui-bundle</code> package (<code>pip install \'twitchcam[all]\'</code>). '
+                          '<code>fastapi-offline</code> package (<code>pip install \'twitchcam[all]\'</code>). '
                           'The description itself is at <a href="/openapi.json">/openapi.json</a>.</p></section>')
 
 

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import hmac
+import logging
 from urllib.parse import quote, urlsplit
 
 from starlette.requests import Request
@@ -19,6 +20,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from twitchcam.server.sessions import COOKIE, Sessions
 from twitchcam.server.settings import ServerSettings, is_loopback
+
+log = logging.getLogger(__name__)
 
 OPEN_PATHS = frozenset({"/login", "/logout"})
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -60,7 +63,9 @@ def refusal(request: Request, settings: ServerSettings, sessions: Sessions) -> R
     if is_loopback(settings.host) and _host_name(request.headers.get("host", "")) not in LOOPBACK_NAMES:
         return JSONResponse({"detail": "unexpected Host header: this server answers only on this machine"}, 400)
     why = cross_site(request)
-    if why is not None:
+    if why is not None:  # one line each: a page that tries this is worth knowing about
+        log.warning("refused %s %s from another site (Origin: %s, Sec-Fetch-Site: %s)", request.method,
+                    request.url.path, request.headers.get("origin", "-"), request.headers.get("sec-fetch-site", "-"))
         return JSONResponse({"detail": why}, 403)
     if settings.token is None or request.url.path in OPEN_PATHS:
         return None
