@@ -198,7 +198,8 @@ class Diary:
                          fps=summary["nominal_fps"], frame_count=0, rotation_deg=summary["rotation_deg"])
         analysis = analyse_table(self.frames(session_id), info, summary["mirrored"],
                                  parameters_from_summary(summary), summary["model_sha256"])
-        analysis.summary.update({key: summary[key] for key in ("video", "twitchcam_version", "quality_warnings")})
+        analysis.summary.update({key: summary[key] for key in ("video", "twitchcam_version", "quality_warnings",
+                                                               "eye_model_sha256") if key in summary})
         return analysis
 
     def delete_session(self, session_id: int) -> None:
