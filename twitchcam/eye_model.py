@@ -4,9 +4,10 @@ The face mesh's eye landmarks share a two-eye shape prior, so one eye's closure 
 (FINDINGS §3). This model sees a 64×64 crop of ONE eye, cut the way MediaPipe's Iris graphs cut it
 (`iris_landmark_landmarks_to_roi.pbtxt`, `iris_landmark_cpu.pbtxt`): a square centred between the eye's
 corners, 2.3× their distance wide, rotated to the corner line, RGB in [0, 1]; the 362→263 eye is flipped
-horizontally, because the model only knows the 33→133 one. On a real wink it reads the closed eye less
-deeply than the mesh (0.12 vs 0.05 of the eye's width, from 0.33 open) but leaks much less into the open
-eye (FINDINGS §8): a second witness, not a replacement.
+horizontally, because the model only knows the 33→133 one. On the real winks of lp_d3 the winking eye
+kept 45–54% of its open lid gap here (the mesh's: 26–30%), but the open eye kept 87% (the mesh's: 61–71%;
+tests/test_eye_model.py): it reads a closure less deeply and leaks far less into the other eye, a second
+witness rather than a replacement (FINDINGS §8).
 
 One difference from MediaPipe, on purpose: MediaPipe sizes the square from the long side of the corners'
 axis-aligned box, which shrinks by cos(roll) when the head tilts; here the corners' distance is used, so
@@ -50,10 +51,11 @@ _INSIDE_GRID = (np.arange(8) + 0.5) / 8 - 0.5  # sample points across the crop, 
 class EyeReading:
     """One eye as the model saw it.
 
-    `contour`: (16, 2) float32, the eye contour in image pixels, in `CONTOUR_MESH_ORDER` (x to the image
-    right, y down). `iris`: (5, 2) float32, iris centre then 4 edge points, image pixels. `lid_opening`:
-    mean gap between the 7 paired upper and lower lid points over the corner-to-corner width, both from
-    the model (~0.3 open, near 0 closed); NaN when the crop lies mostly outside the image.
+    `contour`: (16, 2) float32, the eye contour in image pixels (x to the image right, y down), in
+    `CONTOUR_MESH_ORDER` for the 33/133 eye and in its mirror image (263, 249, …, 362, …) for the other.
+    `iris`: (5, 2) float32, iris centre then 4 edge points, image pixels. `lid_opening`: mean gap between
+    the 7 paired upper and lower lid points over the corner-to-corner width, both from the model (~0.25
+    open, near 0.1 closed); NaN when the crop lies mostly outside the image.
     """
 
     contour: np.ndarray
