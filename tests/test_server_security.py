@@ -141,13 +141,17 @@ def test_form_fields_beside_the_video_are_bounded(server):
     rss_before = process.memory_info().rss
     fields = (b"--b0undary\r\nContent-Disposition: form-data; name=\"f%d\"\r\n\r\n" % i + b"x" * 1000 + b"\r\n"
               for i in range(60_000))
+    began = time.monotonic()
     answer, sent = send_until_answered(server.port, multipart_head(server.port), chunked(fields))
+    took = time.monotonic() - began
     grown_mb = (process.memory_info().rss - rss_before) / 2**20
     assert status_of(answer) == 400, answer[:300]
     assert b"too many form fields" in answer
     assert sent < 8 * 2**20, f"{sent} bytes went in before the refusal"
     assert grown_mb < 5, f"the server grew by {grown_mb:.1f} MB"
-    print(f"60,000 fields: refused after {sent / 2**20:.2f} MB sent; server memory grew {grown_mb:.1f} MB")
+    assert took < 10, f"the connection stayed open {took:.0f} s after the refusal"
+    print(f"60,000 fields: refused after {sent / 2**20:.2f} MB sent, closed in {took:.1f} s; "
+          f"server memory grew {grown_mb:.1f} MB")
     assert leftovers(server.data) == []
 
 
@@ -232,7 +236,8 @@ def test_sign_in_keeps_a_session_id_not_the_token(tmp_path, model_path):
     token = "s3cret-token-for-the-clinic"
     with running_server(tmp_path / "data", model_path, token=token) as server:
         with httpx.Client(base_url=server.url, timeout=30) as browser:
-            assert browser.get("/api/jobs", cookies={"twitchcam_token": token}).status_code == 401  # old cookie
+            with httpx.Client(base_url=server.url, timeout=30, cookies={"twitchcam_token": token}) as old_cookie:
+                assert old_cookie.get("/api/jobs").status_code == 401  # what older versions kept: no way in now
             login = browser.post("/login", data={"token": token, "next": "/jobs"})
             assert login.status_code == 303 and login.headers["location"] == "/jobs"
             session = login.cookies["twitchcam_session"]
@@ -242,8 +247,10 @@ def test_sign_in_keeps_a_session_id_not_the_token(tmp_path, model_path):
             assert "httponly" in login.headers["set-cookie"].lower()
             assert browser.get("/api/jobs").status_code == 200
             assert 'action="/logout"' in browser.get("/jobs").text
-            assert browser.post("/logout").status_code == 200
-            assert browser.get("/api/jobs", cookies={"twitchcam_session": session}).status_code == 401
+            with httpx.Client(base_url=server.url, timeout=30, cookies={"twitchcam_session": session}) as replay:
+                assert replay.get("/api/jobs").status_code == 200
+                assert browser.post("/logout").status_code == 200
+                assert replay.get("/api/jobs").status_code == 401  # the same id, replayed after sign-out
             browser.cookies.clear()
             again = browser.post("/login", data={"token": token, "next": "/"}).cookies["twitchcam_session"]
             assert again != session and browser.get("/api/jobs").status_code == 200

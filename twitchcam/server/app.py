@@ -133,8 +133,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def upload_refused(request: Request, err: UploadRefused) -> JSONResponse:
         if isinstance(err, UploadCutOff):
             log.warning("upload dropped: %s; nothing was kept", err)
-            return JSONResponse({"detail": str(err)}, err.status, headers={"Connection": "close"})
-        return JSONResponse({"detail": str(err)}, err.status)
+        # The rest of the body is not read: closing is the only way not to take it in after all.
+        return JSONResponse({"detail": str(err)}, err.status, headers={"Connection": "close"})
 
     add_docs(app)
 
