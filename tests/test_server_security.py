@@ -280,3 +280,20 @@ def test_api_docs_are_local_and_nothing_is_cached(server, done_job):
             response = client.get(path)
             assert response.headers.get("cache-control") == "no-store", path
             assert "content-security-policy" in response.headers, path
+
+
+def test_names_and_next_cannot_inject(server, clip):
+    """File names are escaped labels in every page; `next=` after sign-in never leaves this server."""
+    with server.client() as client:
+        name = "<img src=x onerror=alert(1)><svg onload=alert(2)>.mp4"  # no slash (it would cut the name), no quote
+        created = upload(client, clip, name=name)
+        assert created.status_code == 201, created.text
+        job_id = created.json()["id"]
+        assert client.get(f"/api/jobs/{job_id}").json()["name"] == name
+        page = client.get(f"/jobs/{job_id}").text
+        assert "<img src=x" not in page and "<svg onload" not in page
+        assert page.count("&lt;img src=x onerror=alert(1)&gt;&lt;svg onload=alert(2)&gt;.mp4") == 2
+        assert client.delete(f"/api/jobs/{job_id}").status_code == 204
+        for target in ("//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"):
+            form = client.get("/login", params={"next": target}).text
+            assert 'name="next" value="/"' in form, target
