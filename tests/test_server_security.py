@@ -7,6 +7,7 @@ clients that misbehave (stalled, cut-off and field-flooding uploads).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -173,7 +174,8 @@ def test_refusals_say_what_is_wrong(server, clip):
 
 
 def test_a_stalled_upload_is_timed_out_and_a_disconnect_logs_one_line(server):
-    """Issue #15.5: no bytes for --upload-timeout seconds ends the upload; a disconnect is one log line."""
+    """Issue #15.5: no bytes for --upload-timeout seconds ends the upload, and headers must be complete in that
+    time (a byte a second does not keep them open); a disconnect is one log line."""
     head = multipart_head(server.port, length=500_000)
     start = (b"--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"s.mp4\"\r\n\r\n"
              + b"\0" * 1000)
@@ -189,6 +191,25 @@ def test_a_stalled_upload_is_timed_out_and_a_disconnect_logs_one_line(server):
     print(f"stalled upload closed after {waited:.1f} s (--upload-timeout {IDLE_S:g})")
     assert leftovers(server.data) == []  # no .part file left
 
+    # Half a request's headers, sent a byte at a time, or nothing at all: the connection is closed all the same.
+    for first_bytes in (b"GET /api/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ", b""):
+        with socket.create_connection(("127.0.0.1", server.port)) as sock:
+            began = time.monotonic()
+            sock.sendall(first_bytes)
+            sock.settimeout(0.5)
+            closed = False
+            while not closed and time.monotonic() - began < IDLE_S + 5:
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    sock.sendall(b"a" if first_bytes else b"")
+                try:
+                    closed = sock.recv(100) == b""
+                except TimeoutError:
+                    pass
+                except ConnectionResetError:
+                    closed = True
+            waited = time.monotonic() - began
+        assert closed and IDLE_S - 0.5 <= waited < IDLE_S + 5, (first_bytes, waited)
+
     with socket.create_connection(("127.0.0.1", server.port)) as sock:
         sock.sendall(head + start)
         time.sleep(0.3)
@@ -196,6 +217,7 @@ def test_a_stalled_upload_is_timed_out_and_a_disconnect_logs_one_line(server):
     new_lines = server.log.read_text(errors="replace")[len(log_before):].splitlines()
     assert not any("Traceback" in line or "Exception in ASGI" in line for line in new_lines), new_lines
     assert len([line for line in new_lines if "stalled" in line]) == 1, new_lines
+    assert len([line for line in new_lines if "no complete request headers" in line]) == 1, new_lines
     assert len([line for line in new_lines if "disconnected" in line]) == 1, new_lines
     assert leftovers(server.data) == []
 

@@ -25,7 +25,8 @@ from twitchcam.errors import UsageError
               help="Require this token on every page and API call (Bearer header, or the sign-in page).")
 @click.option("--upload-timeout", "upload_idle_s", default=30.0, show_default=True,
               type=click.FloatRange(0.1, 3600),
-              help="Seconds an upload may send nothing before it is dropped (a stalled or abandoned upload).")
+              help="Seconds a request's headers may take, and an upload may send nothing, before the "
+                   "connection is dropped.")
 @model_option
 @debug_option
 def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_mb: int, token: str | None,
@@ -39,6 +40,7 @@ def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_
         import uvicorn
 
         from twitchcam.server.app import create_app
+        from twitchcam.server.protocol import with_header_deadline
     except ImportError as err:
         raise UsageError(f"the web page needs extra packages ({err.name} is missing): "
                          "pip install 'twitchcam[all]'") from err
@@ -61,4 +63,5 @@ def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_
         click.echo(f"twitchcam: warning: listening on {host} without --token: anyone who can reach this "
                    "computer can upload videos and read results", err=True)
     click.echo(f"twitchcam: serving on http://{host}:{port}/ (data in {settings.data_dir}); Ctrl-C stops", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="debug" if debug else "warning")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="debug" if debug else "warning",
+                http=with_header_deadline(upload_idle_s))
