@@ -67,7 +67,7 @@ def display_name(raw: str) -> str:
     """The last component of a client-side file name, without control characters; for display only."""
     name = re.split(r"[\\/]", raw)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()
-    if len(name) > MAX_NAME_CHARS:  # shortened in the middle: the extension says what the file is
+    if len(name) > MAX_NAME_CHARS:  # cut before the extension, which says what the file is
         ext = PurePosixPath(name).suffix
         ext = ext if len(ext) <= MAX_EXT_CHARS else ""
         name = name[:MAX_NAME_CHARS - len(ext) - 1].rstrip() + "…" + ext
@@ -213,7 +213,7 @@ async def receive_upload(request, uploads_dir: Path, max_bytes: int,
         _discard(receiver)
         if isinstance(err, UploadRefused):
             raise
-        if "header" in str(err).lower():
+        if "header size" in str(err).lower():
             raise UploadRefused(400, f"the form's part headers are too long (over {MAX_PART_HEADER_BYTES // 1024} "
                                      "KB): shorten the file name") from err
         raise UploadRefused(400, f"the upload could not be read: {err}") from err
