@@ -10,10 +10,15 @@ from twitchcam.eye_model import EyeModel
 from twitchcam.face_mesh import SIDES
 from twitchcam.landmarks import FaceObservation
 from twitchcam.signals import SIGNAL_COLUMNS, measure
+from twitchcam.skin_motion import REGIONS as SKIN_REGIONS
+from twitchcam.skin_motion import SkinMotion
 
 EYE_MODEL_COLUMNS = tuple(f"eyelid_aperture_eye_model_{side}" for side in SIDES)
 """Each eye's lid opening over its width as MediaPipe's per-eye model reads it (`twitchcam.eye_model`)."""
-IMAGE_COLUMNS = ("iris_contrast_left", "iris_contrast_right", *EYE_MODEL_COLUMNS, "midline_appearance_change")
+SKIN_COLUMNS = tuple(f"{region.name}_{side}" for region in SKIN_REGIONS for side in SIDES)
+"""How far the cheek skin rose and the upper lid dropped from rest, from the pixels (`twitchcam.skin_motion`)."""
+IMAGE_COLUMNS = ("iris_contrast_left", "iris_contrast_right", *EYE_MODEL_COLUMNS, "midline_appearance_change",
+                 *SKIN_COLUMNS)
 MEASURED_COLUMNS = SIGNAL_COLUMNS + IMAGE_COLUMNS
 
 _BLOCK_ROWS = 4096
@@ -30,6 +35,7 @@ class FrameTable:
         self.mirrored = mirrored
         self.eye_model = eye_model if eye_model is not None else EyeModel()
         self._midline = MidlineTracker()
+        self._skin = SkinMotion()
         self._image_side = {"left": "right", "right": "left"} if mirrored else {"left": "left", "right": "right"}
         self._blocks: list[np.ndarray] = []
         self._meta: list[np.ndarray] = []  # frame, t_s, face, faces_found
@@ -50,10 +56,12 @@ class FrameTable:
                 observation.landmarks, observation.rotation, observation.blendshapes, mirrored=self.mirrored
             )
             eyes = self.eye_model.read(image, observation.landmarks)  # keyed by the mesh's (unmirrored) sides
+            skin = self._skin.update(observation.t_s, image, observation.landmarks)  # mesh sides too
             row[len(SIGNAL_COLUMNS):] = [
                 *(iris_contrast(image, observation.landmarks, self._image_side[side]) for side in SIDES),
                 *(eyes[self._image_side[side]].lid_opening for side in SIDES),
                 self._midline.update(observation.t_s, image, observation.landmarks),
+                *(skin[f"{region.name}_{self._image_side[side]}"] for region in SKIN_REGIONS for side in SIDES),
             ]
         self._meta[-1][slot] = (observation.frame, observation.t_s, observation.face, observation.faces_found)
         self._rows += 1
