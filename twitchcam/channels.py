@@ -39,10 +39,15 @@ CHANNELS: tuple[Channel, ...] = (
     Channel("eyelid_aperture", "eye", -1, TRIGGER, mesh=True, label="lid gap from the face mesh"),
     Channel("eyelid_aperture_eye_model", "eye", -1, TRIGGER, label="lid gap from the per-eye model"),
     Channel("iris_contrast", "eye", -1, TRIGGER, label="how much of the iris the lid leaves visible"),
+    Channel("upper_lid_drop", "eye", +1, TRIGGER, label="how far the upper lid has moved down, from the pixels"),
     Channel("brow_height", "brow", -1, WITNESS, mesh=True, label="height of the brow"),
     Channel("cheek_height", "cheek", +1, TRIGGER, mesh=True, label="height of the cheek"),
-    Channel("mouth_corner_height", "mouth", +1, TRIGGER, mesh=True, label="height of the mouth corner"),
-    Channel("mouth_corner_width", "mouth", +1, TRIGGER, one_way=True, mesh=True,
+    Channel("cheek_skin_lift", "cheek", +1, TRIGGER, label="how far the cheek skin has moved up, from the pixels"),
+    # The mouth witnesses but does not start events: speech and lopsided expressions move one corner more
+    # than the other all the time, and on its own it found no injected mouth spasm that it did not also
+    # report in clean speech (benchmarks/accuracy.py, README "Measuring accuracy").
+    Channel("mouth_corner_height", "mouth", +1, WITNESS, mesh=True, label="height of the mouth corner"),
+    Channel("mouth_corner_width", "mouth", +1, WITNESS, one_way=True, mesh=True,
             label="outward pull of the mouth corner"),
 )
 BY_NAME = {c.name: c for c in CHANNELS}

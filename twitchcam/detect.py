@@ -14,7 +14,8 @@ of its threshold (each capped at `evidence_cap`, so one glitching measure cannot
 
 A side has a candidate in a region where the evidence reaches 1 while, in that frame, the side itself
 contracts (at least `release_fraction`) and the other side moved at most `one_sided_ratio[region]` as much
-within ±`bilateral_margin_s` (blinks, smiles and speech move both sides). The run lasts while the evidence
+within ±`bilateral_margin_s` in at least one of the region's measures (blinks, smiles and speech move both
+sides in all of them; only the face mesh leaks one eye's closure into the other). The run lasts while the evidence
 stays above `release_fraction` (hysteresis). Because one-sidedness is judged frame by frame, a blink inside
 a held contraction interrupts the run without erasing it. Where a region has several channels, a run needs
 two of them to lean its way. Runs of one side closer than `merge_gap_s` form one burst. Another region
@@ -127,11 +128,14 @@ def _noise(asymmetry: np.ndarray, index: pd.TimedeltaIndex, t_s: np.ndarray, p: 
     return 1.4826 * np.fmin(halves[0], halves[1])
 
 
-def _remove_pose(deviations: np.ndarray, pose: np.ndarray, index: pd.TimedeltaIndex, p: DetectionParameters):
+def _remove_pose(deviations: np.ndarray, pose: np.ndarray, index: pd.TimedeltaIndex, frame_step: float,
+                 p: DetectionParameters):
     """`deviations` (n, m) minus what the head pose (n, 3: deviations of yaw, pitch, roll from rest) explains.
 
     Each frame's coefficients come from a ridge regression over the trailing `pose_window_s`; the ridge
-    (`pose_ridge_deg`² per frame) keeps a steady head's coefficients near zero instead of fitting noise.
+    (`pose_ridge_deg`² per frame, and at least a third of a full window's worth of frames) keeps a steady
+    head's coefficients near zero, and the first seconds' (fitted on few frames) too, instead of fitting
+    noise or a spasm that happens to come with a head movement.
     """
     n, m = deviations.shape
     if n == 0 or m == 0:
@@ -149,19 +153,22 @@ def _remove_pose(deviations: np.ndarray, pose: np.ndarray, index: pd.TimedeltaIn
     gram = np.zeros((n, 3, 3))
     for column, (i, j) in enumerate(pairs, start=1):
         gram[:, i, j] = gram[:, j, i] = sums[:, column]
-    gram += (np.maximum(count, 1.0) * p.pose_ridge_deg**2)[:, None, None] * np.eye(3)
+    prior_frames = p.pose_window_s / 3 / frame_step
+    gram += (np.maximum(count, prior_frames) * p.pose_ridge_deg**2)[:, None, None] * np.eye(3)
     cross = sums[:, 1 + len(pairs):].reshape(n, 3, m)
     coefficients = np.linalg.solve(gram, cross)
     return deviations - np.einsum("ni,nim->nm", x, coefficients)
 
 
-def _channel_series(channels, signals, usable, index, t_s, p: DetectionParameters) -> list[_Series]:
+def _channel_series(channels, signals, usable, index, t_s, frame_step: float, p: DetectionParameters) -> list[_Series]:
     """Contraction, asymmetry and threshold of every channel (pose removed where the pose is known)."""
     columns = [np.asarray(signals[col], dtype=np.float64) for c in channels for col in c.columns()]
     deviations = np.column_stack([_deviation(v, usable, index, t_s, p) for v in columns]) if columns else None
+    if deviations is not None and p.smoothing_frames > 1:
+        deviations = pd.DataFrame(deviations).rolling(p.smoothing_frames, center=True, min_periods=1).mean().to_numpy()
     if deviations is not None and all(name in signals for name in POSE) and p.pose_window_s > 0:
         pose = np.column_stack([_deviation(signals[name], usable, index, t_s, p) for name in POSE])
-        deviations = _remove_pose(deviations, pose, index, p)
+        deviations = _remove_pose(deviations, pose, index, frame_step, p)
     out = []
     for k, channel in enumerate(channels):
         side = {}
@@ -195,7 +202,7 @@ def detect_events(
     index = pd.to_timedelta(t_s, unit="s")
     frame_step = float(np.median(np.diff(t_s))) if n > 1 else 1 / 30
 
-    series = _channel_series(available(signals, p.channels), signals, usable, index, t_s, p)
+    series = _channel_series(available(signals, p.channels), signals, usable, index, t_s, frame_step, p)
     by_region = {region: [s for s in series if s.channel.region == region] for region in REGIONS}
 
     contraction, asymmetry, threshold, evidence = {}, {}, {}, {}
@@ -217,14 +224,18 @@ def detect_events(
 
     margin = int(round(p.bilateral_margin_s / frame_step))
     runs_by_side: dict[str, list[tuple[int, int, str]]] = {"left": [], "right": []}
+    leans: dict[tuple[str, str], np.ndarray] = {}
     for region in TRIGGER_REGIONS:
         voters = [s for s in by_region[region] if s.channel.role == TRIGGER]
         if not voters:
             continue
         for side, sign in SIDE_SIGN.items():
-            for a, b in _one_sided_runs(sign * evidence[region], own_side[region, side],
-                                        own_side[region, other_side(side)], margin, p.release_fraction,
-                                        p.one_sided_ratio[region]):
+            lean = leans[region, side] = _one_sided_lean(voters, side, margin, p.release_fraction)
+            strong = ((np.nan_to_num(sign * evidence[region], nan=-np.inf) >= 1.0)
+                      & (np.nan_to_num(own_side[region, side], nan=-np.inf) >= p.release_fraction)
+                      & (lean < p.one_sided_ratio[region]))
+            weak = np.nan_to_num(sign * evidence[region], nan=-np.inf) >= p.release_fraction
+            for a, b in _hysteresis(strong, weak):
                 if _corroborated(voters, sign, a, b, p.release_fraction):
                     runs_by_side[side].append((a, b, region))
 
@@ -232,7 +243,7 @@ def detect_events(
     for side, runs in runs_by_side.items():
         for group in _group_runs(runs, t_s, p.merge_gap_s):
             event = _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, evidence,
-                                own_side, p)
+                                own_side, leans, p)
             if event is not None:
                 events.append(event)
     events.sort(key=lambda e: (e.start_s, e.side))
@@ -252,17 +263,25 @@ def _mean_capped(parts: list[np.ndarray], cap: float, n: int) -> np.ndarray:
         return np.where(count > 0, total / count, np.nan)
 
 
-def _one_sided_runs(own: np.ndarray, active: np.ndarray, passive: np.ndarray, margin: int, release: float,
-                    ratio: float) -> list[tuple[int, int]]:
-    """Hysteresis runs of one side's evidence `own` that hold a frame where that side really moved and the
-    other did not. `active`/`passive`: this and the other side's contraction in threshold units."""
-    own = np.nan_to_num(own, nan=-np.inf)
-    moving = np.nan_to_num(active, nan=-np.inf)
-    other = np.nan_to_num(np.abs(passive), nan=0.0)
-    if margin > 0 and len(other):
-        other = pd.Series(other).rolling(2 * margin + 1, center=True, min_periods=1).max().to_numpy()
-    strong = (own >= 1.0) & (moving >= release) & (other < ratio * moving)
-    return _hysteresis(strong, own >= release)
+def _one_sided_lean(voters: list[_Series], side: str, margin: int, release: float) -> np.ndarray:
+    """Per frame, how much the other side moved (its largest contraction either way within ±`margin` frames)
+    relative to this side's contraction, in the most one-sided of the region's measures.
+
+    The face mesh's two-eye prior makes an untouched eye read part of the other's closure, while the
+    per-eye model barely does; a blink or a smile moves both sides in every measure. So the least leaky
+    reading decides. Frames where no measure has this side contracting get inf.
+    """
+    other = other_side(side)
+    best = None
+    for s in voters:
+        own = np.nan_to_num(s.side[side] / s.threshold, nan=-np.inf)
+        passive = np.nan_to_num(np.abs(s.side[other] / s.threshold), nan=0.0)
+        if margin > 0 and len(passive):
+            passive = pd.Series(passive).rolling(2 * margin + 1, center=True, min_periods=1).max().to_numpy()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lean = np.where(own >= release, passive / np.maximum(own, 1e-12), np.inf)
+        best = lean if best is None else np.fmin(best, lean)
+    return best
 
 
 def _corroborated(voters: list[_Series], sign: float, a: int, b: int, release: float) -> bool:
@@ -302,10 +321,9 @@ def _group_runs(runs: list[tuple[int, int, str]], t_s: np.ndarray, merge_gap_s: 
     return groups
 
 
-def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, evidence, own_side,
+def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, evidence, own_side, leans,
                 p: DetectionParameters) -> Event | None:
     sign = SIDE_SIGN[side]
-    other = other_side(side)
     first = min(a for a, _, _ in group)
     last = max(b for _, b, _ in group)
     # Onset: hysteresis starts at the release level; step back over the frames where the starting
@@ -347,9 +365,13 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
             best, peak_index, peak_region = float(strength[i]), first + i, region
     peak_asymmetry = float(np.nan_to_num(sign * asymmetry[peak_region][peak_index]))
 
-    active = float(np.nanmax(own_side[peak_region, side][span], initial=0.0))
-    passive = float(np.nanmax(own_side[peak_region, other][span], initial=0.0))
-    one_sidedness = float(np.clip(1 - max(passive, 0.0) / active, 0, 1)) if active > 0 else 0.0
+    # One-sidedness: in the most one-sided frame of the run holding the peak (a blink elsewhere in a held
+    # contraction moves both sides, and says nothing about the contraction itself).
+    held_run = next(((a, b) for a, b, r in group if r == peak_region and a <= peak_index <= b),
+                    (peak_index, peak_index))
+    lean = leans.get((peak_region, side))
+    least = float(np.min(lean[held_run[0]: held_run[1] + 1])) if lean is not None else np.inf
+    one_sidedness = float(np.clip(1 - least, 0, 1)) if np.isfinite(least) else 0.0
     strength = 1 - np.exp(-max(best - 1, 0.0))
     coverage = float(usable[span].mean())
     confidence = round(float(coverage * one_sidedness * (0.5 + 0.5 * strength)), 3)

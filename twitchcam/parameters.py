@@ -20,8 +20,9 @@ class DetectionParameters:
     """The first frames use the median of this opening stretch as their baseline (no history yet)."""
     noise_window_s: float = 30.0
     """Trailing window over which the typical size of the asymmetry (its noise) is measured."""
-    threshold_sigmas: float = 4.5
-    """An event starts where the asymmetry exceeds this many robust standard deviations of its noise..."""
+    threshold_sigmas: float = 3.5
+    """An event starts where a region's evidence reaches 1: its measures' asymmetries average this many robust
+    standard deviations of their noise (each measure's threshold)..."""
     release_fraction: float = 0.5
     """...and continues while it stays above this fraction of the start threshold (hysteresis)."""
     onset_fraction: float = 0.15
@@ -29,7 +30,8 @@ class DetectionParameters:
     threshold and rising (hysteresis alone would date it at the release level, late by a frame or two)."""
     threshold_floor: dict[str, float] = field(default_factory=lambda: {
         "eyelid_aperture": 0.012, "eyelid_aperture_eye_model": 0.03, "iris_contrast": 0.06, "brow_height": 0.015,
-        "cheek_height": 0.012, "mouth_corner_height": 0.02, "mouth_corner_width": 0.02,
+        "cheek_height": 0.012, "mouth_corner_height": 0.02, "mouth_corner_width": 0.02, "upper_lid_drop": 0.015,
+        "cheek_skin_lift": 0.025,
     })
     """Smallest start threshold per channel, well above its jitter on a still face (face-mesh channels in
     fractions of the inter-ocular distance; the eye model's lid gap in fractions of the eye's width; iris
@@ -37,10 +39,13 @@ class DetectionParameters:
     evidence_cap: float = 2.0
     """A region's evidence is the mean of its channels' asymmetries in threshold units, each capped at this:
     one measure far out on its own (a glitch) cannot start an event while the others stay still."""
-    one_sided_ratio: dict[str, float] = field(default_factory=lambda: {"eye": 0.65, "cheek": 0.4, "mouth": 0.4})
-    """Per starting region, the other side may move at most this fraction as much as the active side, or the
-    movement is bilateral. Higher for the eye: MediaPipe's two-eye shape prior makes the untouched eye read
-    10–45% of a one-sided closure (measured on warped stills), while blinks read about 1:1."""
+    one_sided_ratio: dict[str, float] = field(default_factory=lambda: {"eye": 0.4, "cheek": 0.4, "mouth": 0.4})
+    """Per starting region, the other side may move at most this fraction as much as the active side, in the
+    most one-sided of the region's measures, or the movement is bilateral (blinks read about 1:1 in all of
+    them; the per-eye model leaks little of a one-sided closure into the other eye, the face mesh 10–45%)."""
+    smoothing_frames: int = 3
+    """Each measure is averaged over this many neighbouring frames (landmark jitter is independent from frame
+    to frame; a twitch lasts several frames)."""
     pose_window_s: float = 30.0
     """Trailing window over which each measure's dependence on head yaw, pitch and roll is fitted and removed
     (0 turns the pose correction off)."""
