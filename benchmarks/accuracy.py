@@ -210,8 +210,7 @@ def objective(rows: pd.DataFrame) -> float:
             + 0.3 * (f["recall_cheek_mouth_without_eye"] or 0) - 0.5 * f["false_events_per_min_clean"])
 
 
-GRID = {"threshold_sigmas": (3.0, 3.5, 4.0, 4.5), "one_sided_ratio_eye": (0.3, 0.4, 0.5, 0.65),
-        "pose_ridge_deg": (3.0, 6.0)}
+GRID = {"threshold_sigmas": (3.5, 4.0, 4.5), "one_sided_ratio_eye": (0.3, 0.4), "min_confidence": (0.1, 0.3, 0.45)}
 
 
 def grid() -> list[DetectionParameters]:

@@ -39,7 +39,8 @@ SIDES = ("left", "right")
 SIGNALS = sorted(c.name for c in CHANNELS)
 PIXEL_CHANNELS = tuple(c.name for c in CHANNELS if not c.mesh)
 REST = {"eyelid_aperture": 0.10, "brow_height": 0.45, "cheek_height": -0.45, "mouth_corner_height": -1.1,
-        "mouth_corner_width": 0.45, "iris_contrast": 0.55, "eyelid_aperture_eye_model": 0.3}
+        "mouth_corner_width": 0.45, "iris_contrast": 0.55, "eyelid_aperture_eye_model": 0.3, "upper_lid_drop": 0.0,
+        "cheek_skin_lift": 0.0}
 # How a column is made; each is something a landmarker, a decoder or a bug upstream can produce.
 COLUMN_KINDS = ("noise", "noise", "pulses", "pulses", "constant", "nan", "nan_runs", "inf", "huge", "tiny", "steps")
 TIMINGS = ("regular", "jitter", "gaps", "tiny_steps", "one_per_second")

@@ -53,10 +53,10 @@ def _joined(analyses) -> pd.DataFrame:
 
 
 def test_online_detector_releases_exactly_the_whole_recording_events(analysed, shared_clips):
-    """3.5 minutes of real frames (over twice the detector's 90 s tail): the events released online, and
+    """4.5 minutes of real frames (over twice the detector's 120 s tail): the events released online, and
     their order, equal those of detecting on the whole recording at once."""
     every = 5  # frames between updates (live: every 0.1 s)
-    clips = [SAMPLE] * 7 + [shared_clips / "onesided/lp_d19_onesided_smirk.mp4",
+    clips = [SAMPLE] * 9 + [shared_clips / "onesided/lp_d19_onesided_smirk.mp4",
                             shared_clips / "onesided/lp_d3_winks_onesided_grimace.mp4", SAMPLE]
     frames = _joined([analysed(path) for path in clips])
     params = DetectionParameters()

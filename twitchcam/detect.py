@@ -84,7 +84,10 @@ class Detection:
     contraction: dict[tuple[str, str], np.ndarray]
     """Per (region, side), (n_frames,) face-mesh contraction beyond the side's resting value."""
     evidence: dict[str, np.ndarray]
-    """Per region, (n_frames,) left-minus-right evidence in units of the start threshold (1 starts a run)."""
+    """Per region, (n_frames,) the evidence of the side it leans to, positive for the left, in units of the start
+    threshold (1 starts a run)."""
+    side_evidence: dict[tuple[str, str], np.ndarray]
+    """Per (region, side), (n_frames,) that side's evidence (how far the region leans to it)."""
 
 
 @dataclass
@@ -164,8 +167,9 @@ def _channel_series(channels, signals, usable, index, t_s, frame_step: float, p:
     """Contraction, asymmetry and threshold of every channel (pose removed where the pose is known)."""
     columns = [np.asarray(signals[col], dtype=np.float64) for c in channels for col in c.columns()]
     deviations = np.column_stack([_deviation(v, usable, index, t_s, p) for v in columns]) if columns else None
-    if deviations is not None and p.smoothing_frames > 1:
-        deviations = pd.DataFrame(deviations).rolling(p.smoothing_frames, center=True, min_periods=1).mean().to_numpy()
+    if deviations is not None and p.smoothing_frames > 1:  # (frames not measured stay unmeasured)
+        smoothed = pd.DataFrame(deviations).rolling(p.smoothing_frames, center=True, min_periods=1).mean()
+        deviations = np.where(np.isfinite(deviations), smoothed.to_numpy(), np.nan)
     if deviations is not None and all(name in signals for name in POSE) and p.pose_window_s > 0:
         pose = np.column_stack([_deviation(signals[name], usable, index, t_s, p) for name in POSE])
         deviations = _remove_pose(deviations, pose, index, frame_step, p)
@@ -207,6 +211,8 @@ def detect_events(
 
     contraction, asymmetry, threshold, evidence = {}, {}, {}, {}
     own_side: dict[tuple[str, str], np.ndarray] = {}
+    side_evidence: dict[tuple[str, str], np.ndarray] = {}
+    peak_strength: dict[tuple[str, str], np.ndarray] = {}  # the evidence uncapped: where in an event it peaks
     for region, members in by_region.items():
         mesh = [s for s in members if s.channel.mesh]
         for side in SIDE_SIGN:
@@ -218,9 +224,14 @@ def detect_events(
             if s.channel.name != PRIMARY[region]:
                 asymmetry[s.channel.name], threshold[s.channel.name] = s.asymmetry, s.threshold
         voters = [s for s in members if s.channel.role == TRIGGER] or members
-        evidence[region] = _mean_capped([s.asymmetry / s.threshold for s in voters], p.evidence_cap, n)
+        for side, sign in SIDE_SIGN.items():
+            leaning = [sign * s.asymmetry / s.threshold for s in voters]
+            side_evidence[region, side] = _fuse(leaning, p.evidence_cap, p.evidence_fusion, n)
+            peak_strength[region, side] = _fuse(leaning, np.inf, p.evidence_fusion, n)
+        left, right = side_evidence[region, "left"], side_evidence[region, "right"]
+        evidence[region] = np.where(np.nan_to_num(left, nan=-np.inf) >= np.nan_to_num(right, nan=-np.inf), left, -right)
         for side in SIDE_SIGN:
-            own_side[region, side] = _mean_capped([s.side[side] / s.threshold for s in voters], p.evidence_cap, n)
+            own_side[region, side] = _fuse([s.side[side] / s.threshold for s in voters], p.evidence_cap, "mean", n)
 
     margin = int(round(p.bilateral_margin_s / frame_step))
     runs_by_side: dict[str, list[tuple[int, int, str]]] = {"left": [], "right": []}
@@ -231,10 +242,11 @@ def detect_events(
             continue
         for side, sign in SIDE_SIGN.items():
             lean = leans[region, side] = _one_sided_lean(voters, side, margin, p.release_fraction)
-            strong = ((np.nan_to_num(sign * evidence[region], nan=-np.inf) >= 1.0)
+            leaning = np.nan_to_num(side_evidence[region, side], nan=-np.inf)
+            strong = ((leaning >= 1.0)
                       & (np.nan_to_num(own_side[region, side], nan=-np.inf) >= p.release_fraction)
                       & (lean < p.one_sided_ratio[region]))
-            weak = np.nan_to_num(sign * evidence[region], nan=-np.inf) >= p.release_fraction
+            weak = leaning >= p.release_fraction
             for a, b in _hysteresis(strong, weak):
                 if _corroborated(voters, sign, a, b, p.release_fraction):
                     runs_by_side[side].append((a, b, region))
@@ -242,24 +254,30 @@ def detect_events(
     events = []
     for side, runs in runs_by_side.items():
         for group in _group_runs(runs, t_s, p.merge_gap_s):
-            event = _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, evidence,
-                                own_side, leans, p)
+            event = _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, side_evidence,
+                                own_side, leans, peak_strength, p)
             if event is not None:
                 events.append(event)
     events.sort(key=lambda e: (e.start_s, e.side))
     return Detection(events=events, asymmetry=asymmetry, threshold=threshold, contraction=contraction,
-                     evidence=evidence)
+                     evidence=evidence, side_evidence=side_evidence)
 
 
-def _mean_capped(parts: list[np.ndarray], cap: float, n: int) -> np.ndarray:
-    """Mean over the measures that are finite in each frame, each capped at ±`cap`; NaN where none is."""
+def _fuse(parts: list[np.ndarray], cap: float, rule: str, n: int) -> np.ndarray:
+    """Per frame, the measures (each capped at ±`cap`) that are finite combined by `rule`: "mean", or "top2",
+    the mean of the two largest (two measures must agree, and a measure blind to this movement does not
+    dilute the others). NaN where none is finite."""
     if not parts:
         return np.full(n, np.nan)
     stacked = np.clip(np.vstack(parts), -cap, cap)
     finite = np.isfinite(stacked)
     count = finite.sum(axis=0)
-    total = np.where(finite, stacked, 0.0).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
+        if rule == "top2" and len(parts) > 2:
+            ordered = np.sort(np.where(finite, stacked, -np.inf), axis=0)[::-1]
+            top = np.where(count >= 2, (ordered[0] + ordered[1]) / 2, ordered[0])
+            return np.where(count > 0, top, np.nan)
+        total = np.where(finite, stacked, 0.0).sum(axis=0)
         return np.where(count > 0, total / count, np.nan)
 
 
@@ -321,15 +339,15 @@ def _group_runs(runs: list[tuple[int, int, str]], t_s: np.ndarray, merge_gap_s: 
     return groups
 
 
-def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, evidence, own_side, leans,
-                p: DetectionParameters) -> Event | None:
+def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, side_evidence, own_side,
+                leans, peak_strength, p: DetectionParameters) -> Event | None:
     sign = SIDE_SIGN[side]
     first = min(a for a, _, _ in group)
     last = max(b for _, b, _ in group)
     # Onset: hysteresis starts at the release level; step back over the frames where the starting
     # region's evidence was still rising from rest, so the onset is where the movement began.
     start_region = next(r for a, _, r in sorted(group) if a == first)
-    rising = np.nan_to_num(sign * evidence[start_region], nan=-np.inf)
+    rising = np.nan_to_num(side_evidence[start_region, side], nan=-np.inf)
     while first > 0 and usable[first - 1] and p.onset_fraction < rising[first - 1] < rising[first]:
         first -= 1
     start_s, end_s = float(t_s[first]), float(t_s[last] + frame_step)
@@ -340,9 +358,9 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
     # Other regions join an established event when their evidence passes the start level on the same side at
     # any moment of it; the brow in either direction (lowered by the orbicularis, or raised: brow-lift sign).
     for region in REGIONS:
-        own = sign * evidence[region][span]
+        own = side_evidence[region, side][span]
         if region == "brow":
-            own = np.abs(own)
+            own = np.fmax(own, side_evidence[region, other_side(side)][span])
         if np.any(np.nan_to_num(own, nan=-np.inf) >= 1.0):
             regions.add(region)
 
@@ -359,7 +377,7 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
     # Peak: the trigger region and frame with the largest evidence.
     best, peak_index, peak_region = -np.inf, first, "eye"
     for region in sorted(regions & set(TRIGGER_REGIONS)):
-        strength = np.nan_to_num(sign * evidence[region][span], nan=-np.inf)
+        strength = np.nan_to_num(peak_strength[region, side][span], nan=-np.inf)
         i = int(np.argmax(strength))
         if strength[i] > best:
             best, peak_index, peak_region = float(strength[i]), first + i, region
@@ -372,7 +390,7 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
     lean = leans.get((peak_region, side))
     least = float(np.min(lean[held_run[0]: held_run[1] + 1])) if lean is not None else np.inf
     one_sidedness = float(np.clip(1 - least, 0, 1)) if np.isfinite(least) else 0.0
-    strength = 1 - np.exp(-max(best - 1, 0.0))
+    strength = 1 - np.exp(-max(min(best, p.evidence_cap) - 1, 0.0))
     coverage = float(usable[span].mean())
     confidence = round(float(coverage * one_sidedness * (0.5 + 0.5 * strength)), 3)
 

@@ -140,10 +140,10 @@ def _open_runs(detection: Detection, p: DetectionParameters, settling: int, marg
     """Per side, the start time of the earliest run (at the release level, any trigger region) that frames
     not yet settled can still change; inf when there is none."""
     starts = {}
-    for side, sign in SIDE_SIGN.items():
+    for side in SIDE_SIGN:
         earliest = np.inf
         for region in TRIGGER_REGIONS:
-            own = np.nan_to_num(sign * detection.evidence[region], nan=-np.inf)
+            own = np.nan_to_num(detection.side_evidence[region, side], nan=-np.inf)
             weak = own >= p.release_fraction
             reach = max(settling - margin - 1, 0)  # runs ending here or later have unsettled frames in reach
             if not weak[reach:].any():
@@ -161,4 +161,5 @@ def _rows(detection: Detection, row: int) -> Detection:
     return Detection(events=[], asymmetry={k: v[[row]] for k, v in detection.asymmetry.items()},
                      threshold={k: v[[row]] for k, v in detection.threshold.items()},
                      contraction={k: v[[row]] for k, v in detection.contraction.items()},
-                     evidence={k: v[[row]] for k, v in detection.evidence.items()})
+                     evidence={k: v[[row]] for k, v in detection.evidence.items()},
+                     side_evidence={k: v[[row]] for k, v in detection.side_evidence.items()})

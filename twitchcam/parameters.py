@@ -36,10 +36,12 @@ class DetectionParameters:
     """Smallest start threshold per channel, well above its jitter on a still face (face-mesh channels in
     fractions of the inter-ocular distance; the eye model's lid gap in fractions of the eye's width; iris
     contrast in fractions of the skin's brightness)."""
+    evidence_fusion: str = "top2"
+    """How a region's measures combine into its evidence: "mean", or "top2" (the two most telling agree)."""
     evidence_cap: float = 2.0
     """A region's evidence is the mean of its channels' asymmetries in threshold units, each capped at this:
     one measure far out on its own (a glitch) cannot start an event while the others stay still."""
-    one_sided_ratio: dict[str, float] = field(default_factory=lambda: {"eye": 0.4, "cheek": 0.4, "mouth": 0.4})
+    one_sided_ratio: dict[str, float] = field(default_factory=lambda: {"eye": 0.3, "cheek": 0.4, "mouth": 0.4})
     """Per starting region, the other side may move at most this fraction as much as the active side, in the
     most one-sided of the region's measures, or the movement is bilateral (blinks read about 1:1 in all of
     them; the per-eye model leaks little of a one-sided closure into the other eye, the face mesh 10–45%)."""
@@ -61,8 +63,11 @@ class DetectionParameters:
     """A candidate must span at least this many frames."""
     max_duration_s: float = 30.0
     """Longer one-sided deviations are a changed resting posture, not a spasm."""
-    min_confidence: float = 0.1
-    """Events less confident than this are dropped (e.g. the landmarks show the other side moving as much)."""
+    min_confidence: float = 0.45
+    """Events less confident than this are dropped. Confidence is coverage × one-sidedness × (1 + strength) / 2:
+    the share of the event's frames that were measurable, 1 minus how much the other side moved in the event's
+    most one-sided frame, and how far the evidence rose above its start level. Held-out tuning chose 0.45: a
+    movement the other side shares by more than half, or one barely past threshold, is too weak a claim."""
     tonic_min_s: float = 0.5
     """A contraction held at least this long makes the event tonic; otherwise it is clonic."""
     occlusion_change: float = 0.7
