@@ -77,7 +77,9 @@ def test_online_detector_releases_exactly_the_whole_recording_events(analysed, s
     released += online.finish()
     assert events_table(released).equals(events_table(whole))  # as events.csv writes them
     assert [(e.start_frame, e.end_frame) for e in released] == [(e.start_frame, e.end_frame) for e in whole]
-    assert max(delays) < 2.5  # released soon after they end, not at the end of the recording
+    # Released soon after they end, not at the end of the recording: at most a few seconds, while a weak lean
+    # of the same side that began within the merge gap may still grow into a spasm that joins the event.
+    assert np.median(delays) < 1.5 and max(delays) < 5.0
 
 
 def test_online_detector_shows_an_event_before_it_is_final(analysed):

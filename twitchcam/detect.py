@@ -2,29 +2,30 @@
 
 Every measure is a `Channel` (twitchcam/channels.py). For each channel and side the *contraction* is the
 deviation from that side's own resting value (a running median over the trailing `baseline_window_s`),
-signed so that contracting is positive, with the part that head yaw, pitch and roll explain removed (a
-ridge regression on the pose over the trailing `pose_window_s`). The channel's *asymmetry* is left minus
-right contraction, and its threshold
+averaged over `smoothing_frames`, signed so that contracting is positive, with the part that head yaw,
+pitch and roll explain removed (a ridge regression on the pose over the trailing `pose_window_s`). The
+channel's *asymmetry* is left minus right contraction, and its threshold
 
     threshold = max(threshold_sigmas · 1.4826 · median|asymmetry|, threshold_floor[channel])
 
 comes from the recording's own noise (the quieter of its left- and right-leaning halves, over the trailing
-`noise_window_s`). A region's *evidence* is the mean, over its trigger channels, of each asymmetry in units
-of its threshold (each capped at `evidence_cap`, so one glitching measure cannot start an event alone).
+`noise_window_s`). A region's *evidence* for a side fuses its trigger channels' asymmetries towards that
+side, in units of their thresholds and capped at `evidence_cap` (`evidence_fusion`: by default the mean of
+the two largest, so two measures must agree and a measure blind to the movement does not dilute the others).
 
-A side has a candidate in a region where the evidence reaches 1 while, in that frame, the side itself
-contracts (at least `release_fraction`) and the other side moved at most `one_sided_ratio[region]` as much
-within ±`bilateral_margin_s` in at least one of the region's measures (blinks, smiles and speech move both
-sides in all of them; only the face mesh leaks one eye's closure into the other). The run lasts while the evidence
-stays above `release_fraction` (hysteresis). Because one-sidedness is judged frame by frame, a blink inside
-a held contraction interrupts the run without erasing it. Where a region has several channels, a run needs
-two of them to lean its way. Runs of one side closer than `merge_gap_s` form one burst. Another region
-joins an event where its own evidence passes 1 during it; the brow never starts an event (HFS does not
-begin there) but joins one it moves with, in either direction.
+A side has a candidate in a region where its evidence reaches 1 while, in that frame, the side itself
+contracts (at least `release_fraction`) and, in the most one-sided of the region's measures, the other side
+moved at most `one_sided_ratio[region]` as much within ±`bilateral_margin_s` (blinks, smiles and speech move
+both sides in all of them; only the face mesh leaks one eye's closure into the other). The run lasts while
+the evidence stays above `release_fraction` (hysteresis). Because one-sidedness is judged frame by frame, a
+blink inside a held contraction interrupts the run without erasing it. Where a region has several
+channels, a run needs two of them to lean its way. Runs of one side closer than `merge_gap_s` form one
+burst. Another region joins an event where one of its measures passes its threshold during it; witnesses
+(the brow, the mouth, the face mesh's cheek) never start an event; the brow joins in either direction.
 
 Baselines, pose fits and thresholds use trailing (causal) windows, except that the first `priming_s` take
-the opening stretch as their baseline; so a live detector over a sliding buffer decides as the whole-file
-analysis does.
+the opening stretch as their baseline, and the smoothing looks half its width ahead; so a live detector
+over a sliding buffer decides as the whole-file analysis does.
 """
 
 from __future__ import annotations
@@ -212,6 +213,7 @@ def detect_events(
     contraction, asymmetry, threshold, evidence = {}, {}, {}, {}
     own_side: dict[tuple[str, str], np.ndarray] = {}
     side_evidence: dict[tuple[str, str], np.ndarray] = {}
+    joining: dict[tuple[str, str], np.ndarray] = {}  # the region's most telling measure: may it join an event
     peak_strength: dict[tuple[str, str], np.ndarray] = {}  # the evidence uncapped: where in an event it peaks
     for region, members in by_region.items():
         mesh = [s for s in members if s.channel.mesh]
@@ -228,6 +230,7 @@ def detect_events(
             leaning = [sign * s.asymmetry / s.threshold for s in voters]
             side_evidence[region, side] = _fuse(leaning, p.evidence_cap, p.evidence_fusion, n)
             peak_strength[region, side] = _fuse(leaning, np.inf, p.evidence_fusion, n)
+            joining[region, side] = _fuse([sign * s.asymmetry / s.threshold for s in members], p.evidence_cap, "max", n)
         left, right = side_evidence[region, "left"], side_evidence[region, "right"]
         evidence[region] = np.where(np.nan_to_num(left, nan=-np.inf) >= np.nan_to_num(right, nan=-np.inf), left, -right)
         for side in SIDE_SIGN:
@@ -255,7 +258,7 @@ def detect_events(
     for side, runs in runs_by_side.items():
         for group in _group_runs(runs, t_s, p.merge_gap_s):
             event = _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, side_evidence,
-                                own_side, leans, peak_strength, p)
+                                own_side, leans, peak_strength, joining, p)
             if event is not None:
                 events.append(event)
     events.sort(key=lambda e: (e.start_s, e.side))
@@ -264,15 +267,17 @@ def detect_events(
 
 
 def _fuse(parts: list[np.ndarray], cap: float, rule: str, n: int) -> np.ndarray:
-    """Per frame, the measures (each capped at ±`cap`) that are finite combined by `rule`: "mean", or "top2",
-    the mean of the two largest (two measures must agree, and a measure blind to this movement does not
-    dilute the others). NaN where none is finite."""
+    """Per frame, the measures (each capped at ±`cap`) that are finite combined by `rule`: "mean"; "top2", the
+    mean of the two largest (two measures must agree, and a measure blind to this movement does not dilute
+    the others); or "max". NaN where none is finite."""
     if not parts:
         return np.full(n, np.nan)
     stacked = np.clip(np.vstack(parts), -cap, cap)
     finite = np.isfinite(stacked)
     count = finite.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
+        if rule == "max":
+            return np.where(count > 0, np.where(finite, stacked, -np.inf).max(axis=0), np.nan)
         if rule == "top2" and len(parts) > 2:
             ordered = np.sort(np.where(finite, stacked, -np.inf), axis=0)[::-1]
             top = np.where(count >= 2, (ordered[0] + ordered[1]) / 2, ordered[0])
@@ -340,7 +345,7 @@ def _group_runs(runs: list[tuple[int, int, str]], t_s: np.ndarray, merge_gap_s: 
 
 
 def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, threshold, side_evidence, own_side,
-                leans, peak_strength, p: DetectionParameters) -> Event | None:
+                leans, peak_strength, joining, p: DetectionParameters) -> Event | None:
     sign = SIDE_SIGN[side]
     first = min(a for a, _, _ in group)
     last = max(b for _, b, _ in group)
@@ -355,12 +360,12 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
         return None
     span = slice(first, last + 1)
     regions = {region for _, _, region in group}
-    # Other regions join an established event when their evidence passes the start level on the same side at
-    # any moment of it; the brow in either direction (lowered by the orbicularis, or raised: brow-lift sign).
+    # Other regions join an established event when one of their measures passes its threshold on the same side
+    # at any moment of it; the brow in either direction (lowered by the orbicularis, or raised: brow-lift sign).
     for region in REGIONS:
-        own = side_evidence[region, side][span]
+        own = joining[region, side][span]
         if region == "brow":
-            own = np.fmax(own, side_evidence[region, other_side(side)][span])
+            own = np.fmax(own, joining[region, other_side(side)][span])
         if np.any(np.nan_to_num(own, nan=-np.inf) >= 1.0):
             regions.add(region)
 
