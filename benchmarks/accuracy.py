@@ -35,16 +35,16 @@ import numpy as np
 import pandas as pd
 
 import twitchcam
-from twitchcam.detect import detect_events
-from twitchcam.evaluate import labelled_clips, onset_errors, pooled, read_truth, score
-from twitchcam.frame_table import FrameTable
-from twitchcam.landmarks import FaceLandmarker
-from twitchcam.model import resolve_model
-from twitchcam.parameters import DetectionParameters
-from twitchcam.pipeline import usability
-from twitchcam.results import events_table
-from twitchcam.synth import inject
-from twitchcam.video import VideoReader
+from twitchcam.core.detect import detect_events
+from twitchcam.core.parameters import DetectionParameters
+from twitchcam.core.scoring import labelled_clips, onset_errors, pooled, read_truth, score
+from twitchcam.media.frame_table import FrameTable
+from twitchcam.media.landmarks import FaceLandmarker
+from twitchcam.media.model import resolve_model
+from twitchcam.media.video import VideoReader
+from twitchcam.run.pipeline import usability
+from twitchcam.store.results import events_table
+from twitchcam.synth.clip import inject
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "clips"
@@ -153,7 +153,7 @@ def score_clips(clips: list[dict], params: DetectionParameters) -> pd.DataFrame:
 
 def _found(truth: pd.DataFrame, events: pd.DataFrame) -> list[tuple[float, str, bool, bool]]:
     """Per true spasm: (amplitude, regions, found, found on its side)."""
-    from twitchcam.evaluate import match_events
+    from twitchcam.core.scoring import match_events
 
     match = match_events(truth, events)
     out = []
@@ -197,7 +197,7 @@ def figures(rows: pd.DataFrame) -> dict:
 
 
 def _as_score(row):
-    from twitchcam.evaluate import Score
+    from twitchcam.core.scoring import Score
 
     fields = [f.name for f in dataclasses.fields(Score)]
     return Score(**{f: (np.nan if getattr(row, f) is None else getattr(row, f)) for f in fields})
@@ -289,7 +289,7 @@ def main() -> None:
 
 def ablation(clips: list[dict]) -> dict[str, dict]:
     """Each channel alone, then all of them, with the default settings."""
-    from twitchcam.channels import CHANNELS
+    from twitchcam.core.channels import CHANNELS
 
     out = {}
     names = [c.name for c in CHANNELS if c.role == "trigger"]

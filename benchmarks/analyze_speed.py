@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from twitchcam.landmarks import FaceLandmarker
-from twitchcam.model import resolve_model
-from twitchcam.pipeline import analyze
+from twitchcam.media.landmarks import FaceLandmarker
+from twitchcam.media.model import resolve_model
+from twitchcam.run.pipeline import analyze
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -20,8 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from twitchcam.batch import find_videos, run_batch
-from twitchcam.video import VideoReader
+from twitchcam.media.video import VideoReader
+from twitchcam.run.batch import find_videos, run_batch
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_CLIPS = REPO.parent / "shared" / "clips"

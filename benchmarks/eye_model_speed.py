@@ -1,4 +1,4 @@
-"""Milliseconds per frame of the per-eye model (`twitchcam.eye_model.EyeModel.read`, both eyes) on real frames.
+"""Milliseconds per frame of the per-eye model (`twitchcam.media.eye_model.EyeModel.read`, both eyes) on real frames.
 
     python benchmarks/eye_model_speed.py [CLIP ...] [--frames N]
 
@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchcam.eye_model import CROP_SIZE, EyeModel
-from twitchcam.landmarks import FaceLandmarker
-from twitchcam.model import resolve_eye_model, resolve_model
-from twitchcam.video import VideoReader
+from twitchcam.media.eye_model import CROP_SIZE, EyeModel
+from twitchcam.media.landmarks import FaceLandmarker
+from twitchcam.media.model import resolve_eye_model, resolve_model
+from twitchcam.media.video import VideoReader
 
 REPO = Path(__file__).resolve().parent.parent
 REPEATS = 3

@@ -60,9 +60,9 @@ from holdout_lib.fields import EyelidSlide, RadialPull, render
 from holdout_lib.media import FFV1Writer, source_timing
 from holdout_lib.timing import Spasm, blink_intervals, plan_times
 
-from twitchcam.landmarks import FaceLandmarker
-from twitchcam.model import resolve_model
-from twitchcam.video import VideoReader
+from twitchcam.media.landmarks import FaceLandmarker
+from twitchcam.media.model import resolve_model
+from twitchcam.media.video import VideoReader
 
 REPO = Path(__file__).resolve().parent.parent
 CLIPS = REPO.parent / "shared" / "clips" / "normal"

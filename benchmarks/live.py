@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from twitchcam.landmarks import FaceLandmarker
-from twitchcam.live.session import run_session
-from twitchcam.live.sources import FileSource
-from twitchcam.model import resolve_model
-from twitchcam.video import VideoReader, cv2
+from twitchcam.media.landmarks import FaceLandmarker
+from twitchcam.media.model import resolve_model
+from twitchcam.media.video import VideoReader, cv2
+from twitchcam.run.live.session import run_session
+from twitchcam.run.live.sources import FileSource
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = (640, 480)
@@ -52,7 +52,7 @@ def run(clip: Path, landmarker: FaceLandmarker, sha256: str, *, realtime: bool, 
     source = FileSource(clip, realtime=realtime)
     live_window = None
     if window:
-        from twitchcam.live.window import LiveWindow
+        from twitchcam.run.live.window import LiveWindow
 
         live_window = LiveWindow(*SIZE, mirrored=False)
     final_after = []  # seconds from a spasm's end to its release as final (real time when paced)

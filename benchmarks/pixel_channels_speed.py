@@ -1,4 +1,4 @@
-"""Milliseconds per frame of the skin displacement channels (`twitchcam.skin_motion.SkinMotion.update`: four
+"""Milliseconds per frame of the skin displacement channels (`twitchcam.media.skin_motion.SkinMotion.update`: four
 patches, cheek and upper lid on both sides) on real frames.
 
     python benchmarks/pixel_channels_speed.py [CLIP ...] [--frames N]
@@ -19,9 +19,9 @@ import cv2
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from eye_model_speed import REPO, faces, per_call_ms, summary  # noqa: E402
 
-from twitchcam.landmarks import FaceLandmarker  # noqa: E402
-from twitchcam.model import resolve_model  # noqa: E402
-from twitchcam.skin_motion import SkinMotion  # noqa: E402
+from twitchcam.media.landmarks import FaceLandmarker  # noqa: E402
+from twitchcam.media.model import resolve_model  # noqa: E402
+from twitchcam.media.skin_motion import SkinMotion  # noqa: E402
 
 
 def main() -> None:

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 def build_long_clip(path: Path, minutes: float) -> Path:
     """Concatenate samples/hfs_left.mp4 and normal_blinks.mp4 until the clip lasts `minutes`."""
-    from twitchcam.video import VideoReader, cv2
+    from twitchcam.media.video import VideoReader, cv2
 
     frames = []
     for source in (REPO / "samples" / "hfs_left.mp4", REPO / "samples" / "normal_blinks.mp4"):
@@ -60,12 +60,12 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     args = parser.parse_args()
 
-    from twitchcam.annotate import annotate_analysis
-    from twitchcam.face_track import FaceTrackRecorder
-    from twitchcam.landmarks import FaceLandmarker
-    from twitchcam.model import resolve_model
-    from twitchcam.pipeline import analyze
-    from twitchcam.report import report_folder, write_report
+    from twitchcam.media.face_track import FaceTrackRecorder
+    from twitchcam.media.landmarks import FaceLandmarker
+    from twitchcam.media.model import resolve_model
+    from twitchcam.render.annotate import annotate_analysis
+    from twitchcam.render.report import report_folder, write_report
+    from twitchcam.run.pipeline import analyze
 
     tmp = Path(tempfile.gettempdir()) / "twitchcam_bench"
     clip = args.clip or tmp / f"samples_{args.minutes:g}min.mp4"

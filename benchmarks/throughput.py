@@ -163,7 +163,7 @@ def measure_floor(clip: str, model: str) -> dict:
 def measure_analyze(clip: str, model: str, out: str) -> dict:
     import mediapipe  # noqa: F401 - imported before the clock starts, as in the floor
 
-    from twitchcam.pipeline import analyze
+    from twitchcam.run.pipeline import analyze
 
     start = time.perf_counter()
     result = analyze(clip, out=out, model=model)
@@ -189,7 +189,7 @@ def _run_child(kind: str, clip: Path, model: str, out: Path) -> dict:
 # ------------------------------------------------------------------------------------------------ report
 
 def _model_path() -> str:
-    from twitchcam.model import resolve_model
+    from twitchcam.media.model import resolve_model
 
     return str(resolve_model(None).path)
 

@@ -2,7 +2,7 @@
 
 The still is scikit-image's ``astronaut`` photo (Eileen Collins, NASA, public domain). MediaPipe Face
 Landmarker is run once on the upscaled face crop; every frame is then rendered by warping that still with
-:func:`twitchcam.warp.warp_face` (eyelid closures, cheek rise, mouth-corner pull), followed by a slow,
+:func:`twitchcam.synth.warp.warp_face` (eyelid closures, cheek rise, mouth-corner pull), followed by a slow,
 small head motion (the same in both clips) and a little seeded sensor noise.
 
 Writes, next to this script (or into ``--out-dir``):
@@ -32,7 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:  # allow `python samples/make_samples.py` without installing the package
     sys.path.insert(0, str(REPO_ROOT))
 
-from twitchcam.warp import warp_face  # noqa: E402
+from twitchcam.synth.warp import warp_face  # noqa: E402
 
 FPS = 30
 FRAME_SIZE = 480  # output frames are FRAME_SIZE x FRAME_SIZE

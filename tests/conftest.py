@@ -63,7 +63,7 @@ def shared_clips() -> Path:
 @pytest.fixture(scope="session")
 def landmarker(model_path):
     """One real MediaPipe landmarker for the whole session (reset between videos by `analyze`)."""
-    from twitchcam.landmarks import FaceLandmarker
+    from twitchcam.media.landmarks import FaceLandmarker
 
     with FaceLandmarker(model_path) as lm:
         yield lm
@@ -72,7 +72,7 @@ def landmarker(model_path):
 @pytest.fixture(scope="session")
 def analysed(landmarker, model_path):
     """analyze() with the session's landmarker, memoised per path: each clip is analysed once."""
-    from twitchcam.pipeline import analyze
+    from twitchcam.run.pipeline import analyze
 
     cache: dict[Path, object] = {}
 

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 from conftest import SAMPLES
 
-from twitchcam.face_track import N_OUTLINE_POINTS, FaceTrackRecorder
-from twitchcam.landmarks import FaceObservation
-from twitchcam.video import VideoReader
+from twitchcam.media.face_track import N_OUTLINE_POINTS, FaceTrackRecorder
+from twitchcam.media.landmarks import FaceObservation
+from twitchcam.media.video import VideoReader
 
 CLIP = SAMPLES / "hfs_left.mp4"
 LEFT_BGR = (0x00, 0x5E, 0xD5)

@@ -18,8 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from twitchcam.batch import SUMMARY_COLUMNS, find_videos, plan
-from twitchcam.batch.rows import BatchRow, summary_table
+from twitchcam.run.batch import SUMMARY_COLUMNS, find_videos, plan
+from twitchcam.run.batch.rows import BatchRow, summary_table
 
 CLIPS = {  # name in the archive: clip in ../shared/clips
     "a.mp4": "normal/lp_d0_smile_eye_roll_greenscreen.mp4",  # 78 frames
@@ -316,8 +316,8 @@ def test_a_folder_without_videos_is_not_an_error(tmp_path, model_path, capsys):
 def test_a_second_batch_into_the_same_out_is_refused(tmp_path, model_path):
     import fcntl
 
-    from twitchcam.batch import run_batch
-    from twitchcam.errors import UsageError
+    from twitchcam.core.errors import UsageError
+    from twitchcam.run.batch import run_batch
 
     (tmp_path / "in").mkdir()
     out = tmp_path / "out"

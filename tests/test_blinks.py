@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from twitchcam.blinks import count_blinks, eye_closure
+from twitchcam.core.blinks import count_blinks, eye_closure
 
 FPS = 30.0
 

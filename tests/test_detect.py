@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twitchcam.channels import CHANNELS
-from twitchcam.detect import detect_events
-from twitchcam.parameters import DetectionParameters
+from twitchcam.core.channels import CHANNELS
+from twitchcam.core.detect import detect_events
+from twitchcam.core.parameters import DetectionParameters
 
 FPS = 30.0
 REST = {"eyelid_aperture": 0.10, "brow_height": 0.45, "cheek_height": -0.45, "mouth_corner_height": -1.1,

@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 import pytest
 
-from twitchcam.evaluate import match_events, read_truth, score
+from twitchcam.core.scoring import match_events, read_truth, score
 
 
 def table(*rows) -> pd.DataFrame:

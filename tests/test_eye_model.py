@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twitchcam.errors import ModelIntegrityError
-from twitchcam.eye_model import CONTOUR_MESH_ORDER, EyeModel
-from twitchcam.frame_table import FrameTable
-from twitchcam.video import VideoReader
+from twitchcam.core.errors import ModelIntegrityError
+from twitchcam.media.eye_model import CONTOUR_MESH_ORDER, EyeModel
+from twitchcam.media.frame_table import FrameTable
+from twitchcam.media.video import VideoReader
 
 WINKS = "onesided/lp_d3_winks_onesided_grimace.mp4"
 """The subject's LEFT eye winks at ~0.30–0.67 s, the RIGHT at ~1.17–1.57 s (MANIFEST.md); both open before."""

@@ -29,9 +29,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from twitchcam.channels import CHANNELS
-from twitchcam.detect import REGIONS, detect_events
-from twitchcam.results import events_table, summarize
+from twitchcam.core.channels import CHANNELS
+from twitchcam.core.detect import REGIONS, detect_events
+from twitchcam.store.results import events_table, summarize
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "hfs_left.mp4"
@@ -169,8 +169,8 @@ FILE_DEADLINE_S = 30.0  # a healthy read of the 720-frame sample takes ~0.2 s
 
 READER = r"""
 import sys
-from twitchcam.errors import TwitchcamError
-from twitchcam.video import VideoReader
+from twitchcam.core.errors import TwitchcamError
+from twitchcam.media.video import VideoReader
 
 for i, path in enumerate(sys.argv[1:]):
     print("start", i, flush=True)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from twitchcam.video import VideoReader
+from twitchcam.media.video import VideoReader
 
 CLIP = "mimictalk_news_anchor.mp4"
 SECONDS = 4.2

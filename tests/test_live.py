@@ -17,13 +17,13 @@ import pandas as pd
 import pytest
 from test_cli import assert_one_line_error, run_cli  # noqa: I001 - the tests folder is on sys.path
 
-from twitchcam.detect import detect_events
-from twitchcam.diary import FRAME_COLUMNS, Diary
-from twitchcam.online import OnlineDetector
-from twitchcam.parameters import DetectionParameters
-from twitchcam.pipeline import usability
-from twitchcam.results import EVENT_COLUMNS, events_table
-from twitchcam.video import cv2
+from twitchcam.core.detect import detect_events
+from twitchcam.core.online import OnlineDetector
+from twitchcam.core.parameters import DetectionParameters
+from twitchcam.media.video import cv2
+from twitchcam.run.pipeline import usability
+from twitchcam.store.diary import FRAME_COLUMNS, Diary
+from twitchcam.store.results import EVENT_COLUMNS, events_table
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "hfs_left.mp4"
 
@@ -199,7 +199,7 @@ def test_the_session_lands_in_the_diary_and_history_lists_it(headless_session, t
 
 def test_history_plot_spans_weeks_of_sessions_and_treatments(tmp_path, analysed):
     """A diary with sessions over three months around two Botox dates draws a readable, wide plot."""
-    from twitchcam.history import save_history_plot
+    from twitchcam.render.history import save_history_plot
 
     reference = analysed(SAMPLE)
     db = tmp_path / "diary.sqlite3"
@@ -211,7 +211,7 @@ def test_history_plot_spans_weeks_of_sessions_and_treatments(tmp_path, analysed)
                               frames=reference.frames, markers=[], source="camera 0")
         from datetime import date
 
-        from twitchcam.diary import Treatment
+        from twitchcam.store.diary import Treatment
         diary.add_treatment(Treatment(date(2026, 8, 3), "botox", "left"))
         diary.add_treatment(Treatment(date(2026, 10, 30), "botox", "left", "2.5 U orbicularis"))
         sessions, treatments = diary.sessions(), diary.treatments()

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from twitchcam import model as model_module
-from twitchcam.errors import ModelIntegrityError, ModelNotFoundError
-from twitchcam.model import (
+from twitchcam.core.errors import ModelIntegrityError, ModelNotFoundError
+from twitchcam.media import model as model_module
+from twitchcam.media.model import (
     EYE_MODEL_SHA256,
     MODEL_SHA256,
     cache_eye_model_path,

@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 from conftest import SAMPLES
 
-from twitchcam.clinical import ClinicalMeasures
-from twitchcam.report import REPORT_FILE, TIMELINE_FILE, report_folder
-from twitchcam.severity import jankovic_frequency, jankovic_severity, smc_grade
+from twitchcam.core.clinical import ClinicalMeasures
+from twitchcam.core.severity import jankovic_frequency, jankovic_severity, smc_grade
+from twitchcam.render.report import REPORT_FILE, TIMELINE_FILE, report_folder
 
 CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 LEFT_RGB = (0xD5, 0x5E, 0x00)
@@ -170,7 +170,7 @@ def test_values_from_the_files_are_escaped(reports, tmp_path):
 
 
 def measures(**changes) -> ClinicalMeasures:
-    from twitchcam.blinks import BlinkCount
+    from twitchcam.core.blinks import BlinkCount
 
     base = dict(duration_s=600.0, affected_side="left", n_events=20, n_brief=20, n_sustained=0, brief_per_min=2.0,
                 sustained_per_min=0.0, tonic_per_min=0.0, spreading_sustained_per_min=0.0, spasm_fraction=0.02,

@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from twitchcam import signals
-from twitchcam.signals import SIGNAL_COLUMNS, measure
-from twitchcam.video import VideoReader
+from twitchcam.core import signals
+from twitchcam.core.signals import SIGNAL_COLUMNS, measure
+from twitchcam.media.video import VideoReader
 
 
 def frame_at(path, t_s: float) -> np.ndarray:

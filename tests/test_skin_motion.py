@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twitchcam.skin_motion import SkinMotion
-from twitchcam.synth import inject
-from twitchcam.video import VideoReader
+from twitchcam.media.skin_motion import SkinMotion
+from twitchcam.media.video import VideoReader
+from twitchcam.synth.clip import inject
 
 CLIP = "normal/mimictalk_news_anchor.mp4"  # 25 fps, 512x512
 SECONDS = 7.0

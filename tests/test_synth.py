@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twitchcam.synth import LEAD_IN_S, inject, plan_spasms
-from twitchcam.video import VideoReader
+from twitchcam.media.video import VideoReader
+from twitchcam.synth.clip import LEAD_IN_S, inject, plan_spasms
 
 SHORT_CLIP = "normal/tpsmm_vox_talking.mp4"  # 6.8 s at 25 fps
 
@@ -75,7 +75,7 @@ def test_only_the_spasm_frames_and_only_the_chosen_side_change(injected, shared_
 
 def test_injected_spasms_in_a_real_face_are_found_on_their_side(tmp_path, shared_clips, landmarker, analysed):
     """A small end-to-end accuracy check: strong right-sided spasms warped into the news anchor clip."""
-    from twitchcam.evaluate import score
+    from twitchcam.core.scoring import score
 
     clip = tmp_path / "anchor_right.mkv"
     truth = inject(shared_clips / "normal" / "mimictalk_news_anchor.mp4", clip, tmp_path / "anchor_right.truth.csv",

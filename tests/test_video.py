@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 import pytest
 
-from twitchcam.errors import UsageError, VideoOpenError
-from twitchcam.video import VideoReader
+from twitchcam.core.errors import UsageError, VideoOpenError
+from twitchcam.media.video import VideoReader
 
 
 def write_clip(path, frames: int, fps: float = 25.0, size=(96, 64)):

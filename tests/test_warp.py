@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from conftest import SAMPLES
 
-from twitchcam.signals import SIGNAL_COLUMNS, measure
-from twitchcam.video import VideoReader
-from twitchcam.warp import warp_face
+from twitchcam.core.signals import SIGNAL_COLUMNS, measure
+from twitchcam.media.video import VideoReader
+from twitchcam.synth.warp import warp_face
 
 
 @pytest.fixture(scope="module")

@@ -18,8 +18,8 @@ __version__ = "0.1.0"
 
 
 def analyze(video, **options):
-    """Analyse a face video; see `twitchcam.pipeline.analyze` for the options."""
-    from twitchcam.pipeline import analyze as _analyze
+    """Analyse a face video; see `twitchcam.run.pipeline.analyze` for the options."""
+    from twitchcam.run.pipeline import analyze as _analyze
 
     return _analyze(video, **options)
 

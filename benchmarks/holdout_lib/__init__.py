@@ -1,4 +1,4 @@
-"""Pieces of the holdout injector (benchmarks/holdout_inject.py), written independently of twitchcam.warp/synth.
+"""Pieces of the holdout injector (benchmarks/holdout_inject.py), written independently of twitchcam.synth.warp/synth.
 
 - `anatomy`: mesh landmark indices per anatomical side, and the face geometry taken from them;
 - `fields`: smooth dense displacement fields (eyelid slide, radial pulls) and their application by cv2.remap;

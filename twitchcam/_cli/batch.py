@@ -38,8 +38,8 @@ from twitchcam._cli.options import configure_logging, debug_option, mirrored_opt
 def batch(folder: str, out_dir: str, workers: int | None, pattern: str | None, resume: bool, scheduler: str | None,
           report: bool, mirrored: bool, model: str | None, quiet: bool, debug: bool) -> None:
     """Analyse every video under DIR (recursively, hidden files skipped) into OUT."""
-    from twitchcam.batch import run_batch
-    from twitchcam.errors import VideosFailedError
+    from twitchcam.core.errors import VideosFailedError
+    from twitchcam.run.batch import run_batch
 
     configure_logging(debug)
     start = time.monotonic()

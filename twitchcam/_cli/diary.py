@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from twitchcam.diary import TREATMENTS
+from twitchcam.store.diary import TREATMENTS
 
 db_option = click.option("--db", type=click.Path(dir_okay=False, path_type=str),
                          help="Diary file  [default: $TWITCHCAM_DIARY, or diary.sqlite3 in the user data folder]")
@@ -35,7 +35,7 @@ def diary() -> None:
 @db_option
 def add_treatment(kind: str, day: date, side: str | None, note: str | None, db: str | None) -> None:
     """Add a treatment (botox, surgery, medication, other); history shows it on the plot."""
-    from twitchcam.diary import Diary, Treatment
+    from twitchcam.store.diary import Diary, Treatment
 
     with Diary(db) as book:
         number = book.add_treatment(Treatment(day=day, kind=kind, side=side, note=note))
@@ -46,7 +46,7 @@ def add_treatment(kind: str, day: date, side: str | None, note: str | None, db: 
 @db_option
 def list_treatments(db: str | None) -> None:
     """List the treatments in the diary."""
-    from twitchcam.diary import Diary
+    from twitchcam.store.diary import Diary
 
     with Diary(db, create=False) as book:
         table = book.treatments()
@@ -61,14 +61,14 @@ def list_treatments(db: str | None) -> None:
 @db_option
 def export(session: int, out_dir: str, make_report: bool, db: str | None) -> None:
     """Write one session (number from `history`) as results files, e.g. to give to a doctor."""
-    from twitchcam.diary import Diary
+    from twitchcam.store.diary import Diary
 
     with Diary(db, create=False) as book:
         analysis = book.analysis(session)
         video = book.sessions().set_index("id")["video_file"].get(session)  # kept only with --save-video
     analysis.write(out_dir)
     if make_report:
-        from twitchcam.report import write_report
+        from twitchcam.render.report import write_report
 
         video = video if video and Path(video).exists() else None
         written = write_report(out_dir, analysis.events, analysis.frames, analysis.summary, video=video)
@@ -82,7 +82,7 @@ def export(session: int, out_dir: str, make_report: bool, db: str | None) -> Non
 @db_option
 def delete(session: int, db: str | None) -> None:
     """Remove a session (number from `history`) and all that was stored with it."""
-    from twitchcam.diary import Diary
+    from twitchcam.store.diary import Diary
 
     with Diary(db, create=False) as book:
         book.delete_session(session)
@@ -96,9 +96,9 @@ def delete(session: int, db: str | None) -> None:
               help="Also write a PNG plot of spasms per minute over the days, with the treatments marked.")
 def history(db: str | None, csv_file: str | None, plot_file: str | None) -> None:
     """The diary's sessions: date, minutes, spasms per minute, % of time in spasm, affected side."""
-    from twitchcam.diary import Diary
-    from twitchcam.history import history_table, save_history_plot
-    from twitchcam.results import replace_file
+    from twitchcam.render.history import history_table, save_history_plot
+    from twitchcam.store.diary import Diary
+    from twitchcam.store.results import replace_file
 
     with Diary(db, create=False) as book:
         sessions, treatments = book.sessions(), book.treatments()

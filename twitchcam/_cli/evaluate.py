@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from twitchcam._cli.options import debug_option, model_option
-from twitchcam.errors import UsageError
+from twitchcam.core.errors import UsageError
 
 _TABLE_COLUMNS = ["clip", "n_truth", "n_pred", "true_positives", "false_positives", "false_negatives",
                   "precision", "recall", "f1", "side_accuracy", "median_onset_error_s", "false_positives_per_min"]
@@ -35,12 +35,14 @@ def evaluate(truth, events, dataset, duration_s, json_out, out, model, debug) ->
     Events are matched one to one by temporal overlap. Prints precision, recall, F1, side accuracy of
     matched pairs, median onset error and false positives per minute.
     """
-    from twitchcam import evaluate as ev
+    from twitchcam.core import scoring as ev
 
     if dataset is not None:
         if truth or events:
             raise UsageError("give either TRUTH and EVENTS, or --dataset, not both")
-        table, total, _ = ev.evaluate_dataset(dataset, model=model, out=out, progress=sys.stderr.isatty())
+        from twitchcam.run.evaluate import evaluate_dataset
+
+        table, total, _ = evaluate_dataset(dataset, model=model, out=out, progress=sys.stderr.isatty())
         click.echo(table[_TABLE_COLUMNS].to_string(index=False, float_format="{:.3f}".format))
         click.echo(_describe(total, "all clips"))
         result = {"clips": table.to_dict(orient="records"), "total": total.as_dict()}

@@ -9,7 +9,7 @@ import sys
 import click
 
 from twitchcam._cli.options import configure_logging, debug_option, mirrored_option, model_option
-from twitchcam.live.protocol import PROTOCOLS
+from twitchcam.run.live.protocol import PROTOCOLS
 
 
 @click.command()
@@ -40,15 +40,15 @@ def live(camera: str | None, source: str | None, mirrored: bool, duration: float
 
     Keys in the window: q quits and saves, space adds a marker. Ctrl-C also ends and saves the session.
     """
-    from twitchcam.diary import Diary
-    from twitchcam.errors import UsageError
-    from twitchcam.landmarks import FaceLandmarker
-    from twitchcam.live.protocol import Protocol
-    from twitchcam.live.session import run_session
-    from twitchcam.live.sources import open_source
-    from twitchcam.live.window import LiveWindow, require_screen
-    from twitchcam.model import resolve_model
-    from twitchcam.results import event_record
+    from twitchcam.core.errors import UsageError
+    from twitchcam.media.landmarks import FaceLandmarker
+    from twitchcam.media.model import resolve_model
+    from twitchcam.run.live.protocol import Protocol
+    from twitchcam.run.live.session import run_session
+    from twitchcam.run.live.sources import open_source
+    from twitchcam.run.live.window import LiveWindow, require_screen
+    from twitchcam.store.diary import Diary
+    from twitchcam.store.results import event_record
 
     configure_logging(debug)
     if camera is not None and source is not None:

@@ -15,7 +15,7 @@ import click
 
 from twitchcam import __version__
 from twitchcam._cli.options import configure_logging, debug_option, mirrored_option, model_option
-from twitchcam.errors import TwitchcamError
+from twitchcam.core.errors import TwitchcamError
 
 EXIT_INTERRUPTED = 130
 
@@ -45,9 +45,9 @@ def cli() -> None:
 def analyze(video: str, out_dir: str | None, mirrored: bool, model: str | None, quiet: bool, debug: bool,
             make_report: bool, annotate: bool) -> None:
     """Analyse VIDEO and write its events, per-frame signals and summary."""
-    from twitchcam.face_track import FaceTrackRecorder
-    from twitchcam.pipeline import analyze as run_analysis
-    from twitchcam.pipeline import default_out_dir
+    from twitchcam.media.face_track import FaceTrackRecorder
+    from twitchcam.run.pipeline import analyze as run_analysis
+    from twitchcam.run.pipeline import default_out_dir
 
     configure_logging(debug)
     out = out_dir or default_out_dir(video)
@@ -80,7 +80,7 @@ def models() -> None:
               help="Folder to install them in  [default: the user cache folder]")
 def models_fetch(sources: tuple[str, ...], dest: str | None) -> None:
     """Install face_landmarker.task and iris_landmark.tflite, each only if missing or damaged, checking their sha256."""
-    from twitchcam.model import install_models
+    from twitchcam.media.model import install_models
 
     for done in install_models(sources, dest):
         state = "installed" if done.written else "already installed"
@@ -90,7 +90,7 @@ def models_fetch(sources: tuple[str, ...], dest: str | None) -> None:
 @models.command("path")
 def models_path() -> None:
     """Print the two model files twitchcam would use (without downloading): the face model, then the eye model."""
-    from twitchcam.model import resolve_eye_model, resolve_model
+    from twitchcam.media.model import resolve_eye_model, resolve_model
 
     click.echo(resolve_model(download=False).path)
     click.echo(resolve_eye_model(download=False).path)

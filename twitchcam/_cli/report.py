@@ -15,11 +15,11 @@ def write_extras(video: str, out: str | Path, result, track, *, report: bool, an
     progress = not quiet and sys.stderr.isatty()
     with track:
         if annotate:
-            from twitchcam.annotate import annotate_analysis
+            from twitchcam.render.annotate import annotate_analysis
 
             annotate_analysis(video, out, result.events, result.frames, result.summary, track, progress=progress)
         if report:
-            from twitchcam.report import write_report
+            from twitchcam.render.report import write_report
 
             written = write_report(out, result.events, result.frames, result.summary, video=video, track=track)
             _warn(written.notes)
@@ -36,7 +36,7 @@ def report(out_dir: str, video: str | None, quiet: bool, debug: bool) -> None:
 
     The face pictures need the video; without it the report is written without them and says so.
     """
-    from twitchcam.report import report_folder
+    from twitchcam.render.report import report_folder
 
     configure_logging(debug)
     written = report_folder(out_dir, video=video)

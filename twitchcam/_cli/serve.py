@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from twitchcam._cli.options import configure_logging, debug_option, model_option
-from twitchcam.errors import UsageError
+from twitchcam.core.errors import UsageError
 
 
 @click.command("serve")
@@ -44,7 +44,7 @@ def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_
     except ImportError as err:
         raise UsageError(f"the web page needs extra packages ({err.name} is missing): "
                          "pip install 'twitchcam[all]'") from err
-    from twitchcam.model import resolve_model
+    from twitchcam.media.model import resolve_model
     from twitchcam.server.settings import ServerSettings, default_data_dir, is_loopback
 
     configure_logging(debug)

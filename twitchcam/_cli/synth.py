@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from twitchcam._cli.options import debug_option, model_option
-from twitchcam.synth import REGION_CHOICES
+from twitchcam.synth.clip import REGION_CHOICES
 
 
 @click.command("synth")
@@ -27,7 +27,7 @@ from twitchcam.synth import REGION_CHOICES
 @debug_option
 def synth(video, out_video, truth_csv, seed, events, side, regions, amplitude, model, debug) -> None:
     """Write OUT_VIDEO: VIDEO with one-sided spasms warped in (.mkv/.avi: lossless FFV1; else mp4v)."""
-    from twitchcam.synth import inject
+    from twitchcam.synth.clip import inject
 
     truth = inject(video, out_video, truth_csv, seed=seed, events=events, side=side, regions=regions or None,
                    amplitude=tuple(amplitude), model=model)

@@ -232,7 +232,7 @@ def _jobs_table(title: str) -> str:
 
 
 def upload_page(max_bytes: int, *, sign_out: bool = False) -> str:
-    from twitchcam.batch.plan import VIDEO_EXTENSIONS
+    from twitchcam.run.batch.plan import VIDEO_EXTENSIONS
 
     extensions = sorted(VIDEO_EXTENSIONS)
     script = (UPLOAD_SCRIPT.replace("MAX_BYTES", str(max_bytes)).replace("EXTENSIONS", json.dumps(extensions))

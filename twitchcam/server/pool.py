@@ -63,7 +63,7 @@ def _worker_main(model: str, inbox, outbox, parent_pid: int) -> None:
     """Load the model once, then run tasks from `inbox` until it yields None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server stops us itself
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
-    from twitchcam.batch.worker import landmarker_for
+    from twitchcam.run.batch.worker import landmarker_for
 
     landmarker = landmarker_for(model)
     while (task := inbox.get()) is not None:
@@ -84,8 +84,8 @@ def _exit_with_parent(parent_pid: int) -> None:
 def run_task(task: Task, landmarker, outbox) -> dict:
     """Analyse the job's video into `<job>/results/` (all or nothing) and return its summary."""
     from twitchcam._cli.report import write_extras
-    from twitchcam.face_track import FaceTrackRecorder
-    from twitchcam.pipeline import analyze
+    from twitchcam.media.face_track import FaceTrackRecorder
+    from twitchcam.run.pipeline import analyze
 
     job_dir = Path(task.job_dir)
     video = job_dir / task.input_name
@@ -112,7 +112,7 @@ def run_task(task: Task, landmarker, outbox) -> dict:
 
 def _name_the_recording(summary: dict, name: str, folder: Path) -> None:
     """The report and summary.json name the upload as the clinician knows it, not the server's input path."""
-    from twitchcam.results import SUMMARY_FILE
+    from twitchcam.store.results import SUMMARY_FILE
 
     summary["video"] = name
     (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
@@ -136,7 +136,7 @@ class _ProgressCounter:
 def _reason(err: Exception, task: Task) -> str:
     """The one-line reason a clinician sees, with no server paths: the input is named as uploaded, other
     files in the job's folder by their own names (`cannot write annotated.webm: … File too large`)."""
-    from twitchcam.errors import TwitchcamError
+    from twitchcam.core.errors import TwitchcamError
 
     message = str(err) if isinstance(err, TwitchcamError) else f"internal error: {type(err).__name__}: {err}"
     message = message.replace(str(Path(task.job_dir) / task.input_name), task.display_name)

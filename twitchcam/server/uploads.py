@@ -23,7 +23,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect
 
-from twitchcam.batch.plan import VIDEO_EXTENSIONS
+from twitchcam.run.batch.plan import VIDEO_EXTENSIONS
 from twitchcam.server.files import private_dir
 from twitchcam.server.settings import DEFAULT_UPLOAD_IDLE_S
 
@@ -239,8 +239,8 @@ def _megabytes(n: int) -> str:
 
 def check_video(upload: Upload) -> int:
     """Open the upload with twitchcam's reader (blocking); returns the frame count or raises `UploadRefused`."""
-    from twitchcam.errors import TwitchcamError
-    from twitchcam.video import VideoReader
+    from twitchcam.core.errors import TwitchcamError
+    from twitchcam.media.video import VideoReader
 
     try:
         with VideoReader(upload.path) as reader:
