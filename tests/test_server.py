@@ -48,10 +48,13 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or data.with_name(data.name + ".log")
+        self.diary = data.with_name(data.name + "-diary.sqlite3")
         self.process: subprocess.Popen | None = None
 
     def start(self, token: str | None = None) -> Server:
-        env = {**os.environ, "TWITCHCAM_MODEL": str(self.model), "TWITCHCAM_NO_DOWNLOAD": "1"}
+        # The diary beside --data unless a test gives --db: never the user's own.
+        env = {**os.environ, "TWITCHCAM_MODEL": str(self.model), "TWITCHCAM_NO_DOWNLOAD": "1",
+               "TWITCHCAM_DIARY": str(self.diary)}
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "twitchcam._cli.main", "serve", "--port", str(self.port),
@@ -273,6 +276,12 @@ def test_token_limit_and_login(tmp_path, model_path):
             assert anonymous.get("/api/jobs").status_code == 401
             assert anonymous.get(f"/api/jobs/{'A' * 24}").status_code == 401
             assert anonymous.get("/docs").status_code == 401
+            for path in ("/api/history", "/api/treatments", "/api/history/plot.png"):
+                assert anonymous.get(path).status_code == 401, path
+            assert anonymous.post("/api/treatments", json={"kind": "botox", "date": "2026-11-03"}).status_code == 401
+            assert anonymous.delete("/api/history/1").status_code == 401
+            for path in ("/record", "/history"):
+                assert anonymous.get(path, headers={"Accept": "text/html"}).status_code == 303, path
             assert anonymous.get("/api/jobs", headers={"Authorization": "Bearer wrong"}).status_code == 401
             assert anonymous.post("/api/jobs", headers={"Authorization": "Bearer wrong"},
                                   files={"file": ("a.mp4", b"x" * 1000)}).status_code == 401

@@ -74,7 +74,7 @@ def test_upload_with_the_file_picker_and_read_the_report(browser, tmp_path, mode
         assert not browser.find_elements(By.ID, "error"), browser.find_element(By.ID, "error").text
         assert "done" in browser.find_element(By.ID, "badge").text
         headline = browser.find_element(By.CSS_SELECTOR, ".headline").text
-        assert "on the left side" in headline, headline
+        assert "on the patient's left side" in headline, headline
         links = {a.get_attribute("href").split("/files/")[1].split("?")[0]
                  for a in browser.find_elements(By.CSS_SELECTOR, ".downloads a")}
         assert {"events.csv", "frames.csv", "summary.json", "report.html"} <= links
@@ -93,7 +93,7 @@ def test_upload_with_the_file_picker_and_read_the_report(browser, tmp_path, mode
         browser.save_screenshot(str(tmp_path / "job_report.png"))
 
         browser.get(f"{server.url}/jobs")
-        WebDriverWait(browser, 10).until(lambda d: "side: left" in d.find_element(By.ID, "jobs-body").text)
+        WebDriverWait(browser, 10).until(lambda d: "side: patient's left" in d.find_element(By.ID, "jobs-body").text)
         assert "hfs_left.mp4" in browser.find_element(By.ID, "jobs-body").text
         browser.save_screenshot(str(tmp_path / "jobs_list.png"))
         print(f"screenshots in {tmp_path}")

@@ -168,7 +168,8 @@ def test_chromium_reaches_nothing_outside_the_machine(browser, tmp_path, model_p
             assert wait_until_finished(client, job_id)["status"] == "done"
         browser.get("about:blank")
         network_events(browser)  # Chromium's own new-tab page (chrome://), before any of ours
-        visits = {"/": "jobs-body", "/jobs": "jobs-body", f"/jobs/{job_id}": "report",
+        visits = {"/": "jobs-body", "/jobs": "jobs-body", f"/jobs/{job_id}": "report", "/record": "camera-on",
+                  "/history": "sessions-body",
                   f"/api/jobs/{job_id}/files/report.html": None, "/docs": None}
         for path, element in visits.items():
             browser.get(f"{server.url}{path}")

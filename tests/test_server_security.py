@@ -131,7 +131,7 @@ def test_served_files_and_pages_name_no_server_path(server, done_job):
         report = client.get(f"/api/jobs/{done_job}/files/report.html").text
         assert "this job's results on the twitchcam web page" in report
         for path in ("/", "/jobs", f"/jobs/{done_job}", "/api/jobs", f"/api/jobs/{done_job}", "/docs",
-                     "/openapi.json"):
+                     "/openapi.json", "/record", "/history", "/api/history"):
             content = client.get(path).content
             assert not any(secret in content for secret in secrets_[:3]), path
 
@@ -283,12 +283,24 @@ def test_sign_in_keeps_a_session_id_not_the_token(tmp_path, model_path):
 
 
 def test_api_docs_are_local_and_nothing_is_cached(server, done_job):
-    """Privacy: /docs from local files with the pages' CSP, no /redoc, and no-store on every response."""
-    from twitchcam.server.pages import PAGE_POLICY
+    """Privacy: /docs from local files with its own CSP, no /redoc, and no-store on every response; the pages
+    run no inline script at all (their scripts and one stylesheet come from /static)."""
+    from twitchcam.server.pages import DOCS_POLICY, PAGE_POLICY
 
     with server.client() as client:
         docs = client.get("/docs")
-        assert docs.status_code == 200 and docs.headers["content-security-policy"] == PAGE_POLICY
+        assert docs.status_code == 200 and docs.headers["content-security-policy"] == DOCS_POLICY
+        assert "script-src 'self';" in PAGE_POLICY and "unsafe" not in PAGE_POLICY
+        for path in ("/", "/jobs", f"/jobs/{done_job}", "/record", "/history"):
+            page = client.get(path)
+            assert page.headers["content-security-policy"] == PAGE_POLICY, path
+            scripts = re.findall(r"<script([^>]*)>(.*?)</script>", page.text, re.S)
+            assert scripts and all('src="/static/' in attrs or 'type="application/json"' in attrs
+                                   for attrs, _ in scripts), (path, scripts)
+            assert "style=" not in page.text and '<link rel="stylesheet" href="/static/style.css">' in page.text
+        assert client.get("/static/style.css").headers["content-type"].startswith("text/css")
+        assert client.get("/static/../jobs.sqlite3").status_code == 404
+        assert client.get("/static/base.html").status_code == 404
         assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
         assert "/docs/assets/swagger-ui-bundle.js" in assets and all(a.startswith("/") for a in assets), assets
         assert "cdn" not in docs.text and "fastapi.tiangolo.com" not in docs.text
@@ -297,7 +309,9 @@ def test_api_docs_are_local_and_nothing_is_cached(server, done_job):
         assert client.get("/redoc").status_code == 404
         assert client.get("/docs/assets/index.html").status_code == 404
         for path in ("/", "/jobs", f"/jobs/{done_job}", "/api/jobs", f"/api/jobs/{done_job}", "/docs",
-                     "/openapi.json", "/docs/assets/swagger-ui.css", "/api/jobs/nope", "/login",
+                     "/openapi.json", "/docs/assets/swagger-ui.css", "/api/jobs/nope", "/login", "/record", "/history",
+                     "/api/history", "/api/treatments", "/api/history/plot.png", "/static/style.css",
+                     "/static/record.js",
                      *(f"/api/jobs/{done_job}/files/{name}" for name in RESULT_NAMES)):
             response = client.get(path)
             assert response.headers.get("cache-control") == "no-store", path

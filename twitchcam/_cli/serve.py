@@ -1,4 +1,4 @@
-"""`twitchcam serve`: the local web page for clinicians (upload a clip, follow progress, read the report)."""
+"""`twitchcam serve`: the local web page (upload or record a clip, follow progress, read the report, the diary)."""
 
 from __future__ import annotations
 
@@ -27,16 +27,20 @@ from twitchcam.core.errors import UsageError
               type=click.FloatRange(0.1, 3600),
               help="Seconds a request's headers may take, and an upload may send nothing, before the "
                    "connection is dropped.")
+@click.option("--db", "diary_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Diary file for recorded sessions and uploads sent to the diary (the one `live` and `history` "
+                   "use)  [default: $TWITCHCAM_DIARY, or diary.sqlite3 in the user data folder]")
 @model_option
 @debug_option
 def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_mb: int, token: str | None,
-          upload_idle_s: float, model: str | None, debug: bool) -> None:
-    """Serve the web page: upload face videos, follow their analysis, read the reports.
+          upload_idle_s: float, diary_file: Path | None, model: str | None, debug: bool) -> None:
+    """Serve the web page: upload or record face videos, follow their analysis, read the reports, keep the diary.
 
     Open http://HOST:PORT/ in a browser. The JSON API is described at /docs. Jobs and results stay in
-    --data across restarts, readable by this user only.
+    --data across restarts, readable by this user only; recorded sessions go into the diary (--db).
     """
     try:
+        import jinja2  # noqa: F401 - the pages' templates
         import uvicorn
 
         from twitchcam.server.app import create_app
@@ -54,7 +58,8 @@ def serve(host: str, port: int, data_dir: Path | None, workers: int, max_upload_
     settings = ServerSettings(data_dir=(data_dir or default_data_dir()).expanduser().resolve(),
                               model=str(resolve_model(model).path), host=host, workers=workers,
                               max_upload_bytes=max_upload_mb * 1024 * 1024, token=token,
-                              upload_idle_s=upload_idle_s)
+                              upload_idle_s=upload_idle_s,
+                              diary=diary_file.expanduser().resolve() if diary_file is not None else None)
     try:
         settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as err:

@@ -48,7 +48,7 @@ def add_docs(app: FastAPI) -> None:
             swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
             swagger_favicon_url="/docs/assets/favicon.png",
             swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": False})
-        return pages.html(page.body.decode("utf-8"))
+        return pages.html(page.body.decode("utf-8"), policy=pages.DOCS_POLICY)
 
     @app.get("/docs/assets/{name}", include_in_schema=False)
     def docs_asset(name: str) -> FileResponse:

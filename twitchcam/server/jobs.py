@@ -2,7 +2,8 @@
 
 Only the server process writes to it (workers report through a queue, see `pool.py`). A job is
 `queued` → `running` → `done` or `failed`; a job found `running` when the server starts was cut off by a
-stop or a crash, and is queued again (up to `MAX_ATTEMPTS` runs) or failed with the reason.
+stop or a crash, and is queued again (up to `MAX_ATTEMPTS` runs) or failed with the reason. A job also keeps
+the clinician's label and note, and, when it was sent "to my diary", the diary session it became.
 """
 
 from __future__ import annotations
@@ -44,6 +45,21 @@ CREATE TABLE IF NOT EXISTS jobs (
     finished REAL
 )
 """
+# Columns added after the first release: (name, declaration); added to an older database at start-up.
+_ADDED_COLUMNS = (
+    ("label", "TEXT NOT NULL DEFAULT ''"),
+    ("note", "TEXT NOT NULL DEFAULT ''"),
+    ("recorded", "INTEGER NOT NULL DEFAULT 0"),
+    ("protocol", "TEXT NOT NULL DEFAULT ''"),
+    ("diary", "INTEGER NOT NULL DEFAULT 0"),
+    ("session_id", "INTEGER"),
+    ("diary_error", "TEXT"),
+    ("advice", "TEXT"),
+    ("step", "TEXT NOT NULL DEFAULT ''"),
+    ("step_done", "INTEGER NOT NULL DEFAULT 0"),
+    ("step_total", "INTEGER NOT NULL DEFAULT 0"),
+)
+_BOOLEAN_COLUMNS = ("mirrored", "recorded", "diary")
 
 
 def new_job_id() -> str:
@@ -74,6 +90,25 @@ class Job:
     created: float = 0.0
     started: float | None = None
     finished: float | None = None
+    label: str = ""
+    """The clinician's patient or visit label (display and search only)."""
+    note: str = ""
+    recorded: bool = False
+    """Recorded on the page's Record page (the webcam), not an uploaded file."""
+    protocol: str = ""
+    """The guided protocol the recording followed (`run/live/protocol.py`), '' for none."""
+    diary: bool = False
+    """Add the result to the patient's diary once done."""
+    session_id: int | None = None
+    """The diary session this job became (None: not in the diary, or not yet)."""
+    diary_error: str | None = None
+    advice: str | None = None
+    """For a failed job: what to do next, in plain words."""
+    step: str = ""
+    """The stage under way while running: analysing, writing the annotated video, writing the report."""
+    step_done: int = 0
+    step_total: int = 0
+    """Progress within `step` (frames, or 0 of 1 for the report); 0 total when unknown."""
 
     @property
     def input_name(self) -> str:
@@ -88,7 +123,8 @@ class Job:
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Job:
         record = dict(row)
-        record["mirrored"] = bool(record["mirrored"])
+        for name in _BOOLEAN_COLUMNS:
+            record[name] = bool(record[name])
         record["summary"] = json.loads(record["summary"]) if record["summary"] else None
         return cls(**record)
 
@@ -106,6 +142,10 @@ class JobStore:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
+        present = {row["name"] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for name, declaration in _ADDED_COLUMNS:
+            if name not in present:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {declaration}")
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -126,7 +166,8 @@ class JobStore:
     def add(self, job: Job) -> Job:
         job.created = job.created or time.time()
         record = asdict(job)
-        record["mirrored"] = int(job.mirrored)
+        for name in _BOOLEAN_COLUMNS:
+            record[name] = int(record[name])
         record["summary"] = json.dumps(job.summary) if job.summary is not None else None
         columns = ", ".join(record)
         with self._transaction() as db:
@@ -141,11 +182,13 @@ class JobStore:
             row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return Job.from_row(row) if row else None
 
-    def all(self) -> list[Job]:
-        """Every job, newest first."""
+    def all(self, label_contains: str = "") -> list[Job]:
+        """Every job, newest first; with `label_contains`, only those whose label contains it (any case)."""
         with self._lock:
             rows = self._db.execute("SELECT * FROM jobs ORDER BY created DESC").fetchall()
-        return [Job.from_row(row) for row in rows]
+        jobs = [Job.from_row(row) for row in rows]
+        wanted = label_contains.strip().casefold()
+        return [job for job in jobs if wanted in job.label.casefold()] if wanted else jobs
 
     def delete(self, job_id: str) -> Job | None:
         """Remove a job's row; returns it as it was (None when unknown)."""
@@ -161,24 +204,48 @@ class JobStore:
             row = db.execute("SELECT * FROM jobs WHERE status = ? ORDER BY created LIMIT 1", (QUEUED,)).fetchone()
             if row is None:
                 return None
-            db.execute("UPDATE jobs SET status = ?, stage = ?, progress = 0, attempts = attempts + 1, "
+            db.execute("UPDATE jobs SET status = ?, stage = ?, progress = 0, step = '', step_done = 0, step_total = 0, "
+                       "attempts = attempts + 1, "
                        "started = ? WHERE id = ?", (RUNNING, "starting", time.time(), row["id"]))
             row = db.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone()
         return Job.from_row(row)
 
-    def set_progress(self, job_id: str, attempt: int, progress: float, stage: str) -> None:
+    def set_progress(self, job_id: str, attempt: int, progress: float, stage: str, step: str = "",
+                     step_done: int = 0, step_total: int = 0) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE jobs SET progress = ?, stage = ? WHERE id = ? AND attempts = ? AND status = ?",
-                       (progress, stage, job_id, attempt, RUNNING))
+            db.execute("UPDATE jobs SET progress = ?, stage = ?, step = ?, step_done = ?, step_total = ? "
+                       "WHERE id = ? AND attempts = ? AND status = ?",
+                       (progress, stage, step, step_done, step_total, job_id, attempt, RUNNING))
 
-    def finish(self, job_id: str, attempt: int, *, summary: dict | None = None, error: str | None = None) -> None:
-        """Record the end of a run: `done` with its summary, or `failed` with the reason."""
+    def finish(self, job_id: str, attempt: int, *, summary: dict | None = None, error: str | None = None,
+               advice: str | None = None) -> bool:
+        """Record the end of a run: `done` with its summary, or `failed` with the reason and what to do next.
+        Returns whether this run's end was recorded (False for a stale attempt, or a deleted job)."""
         status = FAILED if error is not None else DONE
         with self._transaction() as db:
-            db.execute("UPDATE jobs SET status = ?, stage = '', progress = ?, error = ?, summary = ?, finished = ? "
-                       "WHERE id = ? AND attempts = ? AND status = ?",
-                       (status, 1.0 if status == DONE else 0.0, error,
-                        json.dumps(summary) if summary is not None else None, time.time(), job_id, attempt, RUNNING))
+            cursor = db.execute(
+                "UPDATE jobs SET status = ?, stage = '', step = '', progress = ?, error = ?, advice = ?, summary = ?, "
+                "finished = ? WHERE id = ? AND attempts = ? AND status = ?",
+                (status, 1.0 if status == DONE else 0.0, error, advice,
+                 json.dumps(summary) if summary is not None else None, time.time(), job_id, attempt, RUNNING))
+        return cursor.rowcount == 1
+
+    def set_diary(self, job_id: str, session_id: int | None, error: str | None = None) -> None:
+        """Record the diary session a done job became (or why it could not be added)."""
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET session_id = ?, diary_error = ? WHERE id = ?", (session_id, error, job_id))
+
+    def forget_session(self, session_id: int) -> None:
+        """A diary session was deleted: the jobs that became it no longer point at it."""
+        with self._transaction() as db:
+            db.execute("UPDATE jobs SET session_id = NULL WHERE session_id = ?", (session_id,))
+
+    def awaiting_diary(self) -> list[Job]:
+        """Done jobs meant for the diary that are not in it yet (e.g. the server stopped in between)."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM jobs WHERE status = ? AND diary = 1 AND session_id IS NULL "
+                                    "AND diary_error IS NULL ORDER BY created", (DONE,)).fetchall()
+        return [Job.from_row(row) for row in rows]
 
     def recover(self) -> list[str]:
         """At start-up: requeue jobs a stopped server left `running`, or fail them after `MAX_ATTEMPTS` runs."""
@@ -190,6 +257,6 @@ class JobStore:
                                (FAILED, f"the server stopped while analysing this video, {row['attempts']} times; "
                                         "it was not tried again", time.time(), row["id"]))
                 else:
-                    db.execute("UPDATE jobs SET status = ?, stage = ?, progress = 0 WHERE id = ?",
+                    db.execute("UPDATE jobs SET status = ?, stage = ?, progress = 0, step = '' WHERE id = ?",
                                (QUEUED, "queued again after a server restart", row["id"]))
         return [row["id"] for row in rows]

@@ -23,6 +23,7 @@ import sqlite3
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,15 +31,29 @@ from twitchcam.server.files import make_private, remove_server_paths
 from twitchcam.server.jobs import Job, JobStore
 from twitchcam.server.settings import ServerSettings
 
+ProgressCallback = Callable[[str, int, int], None]
+"""progress(stage, done, total): a job's stage and its own progress (total 0 when unknown)."""
+
 log = logging.getLogger(__name__)
 
 RESULTS_DIR = "results"
 STAGING_DIR = "results.partial"
-ANALYSIS_SHARE = 0.85  # of the progress bar: the MediaPipe pass; the report and annotated video are the rest
+ANALYSING, WRITING_VIDEO, WRITING_REPORT = "analysing", "writing the annotated video", "writing the report"
+STEPS = (ANALYSING, WRITING_VIDEO, WRITING_REPORT)
+"""The stages of a job, in the order `run_task` runs them (the names `run.folder` gives them)."""
+STAGE_SHARES = {ANALYSING: (0.0, 0.72), WRITING_VIDEO: (0.72, 0.20), WRITING_REPORT: (0.92, 0.08)}
+"""(start, share) of the overall bar per stage: roughly the time each takes for a 30 fps 480p clip on 2 cores."""
 PROGRESS_EVERY_FRAMES = 10
 CRASH_MESSAGE = "the analysis process stopped unexpectedly (a crash, or not enough memory)"
-
-
+CRASH_ADVICE = ("Upload the video again. If it fails again, this computer may not have enough memory for it: "
+                "try a shorter or smaller video.")
+NO_FACE_ADVICE = ("Film the face from the front, in good light, with the whole face in the picture and nothing "
+                  "covering it, then try again.")
+TOO_SHORT_ADVICE = "The video is too short to measure movement: record at least 10 seconds of the face."
+UNREADABLE_ADVICE = ("The file could not be read as a video: export it again as MP4 (H.264) or WebM, "
+                     "or record it again.")
+OUTPUT_ADVICE = "The server could not write the results (its disk may be full): free some space, then upload again."
+INTERNAL_ADVICE = "Upload the video again; if it fails again, report the problem with the message above."
 @dataclass(frozen=True)
 class Task:
     """What a worker needs to run one job (plain values: it crosses a process boundary)."""
@@ -68,10 +83,10 @@ def _worker_main(model: str, inbox, outbox, parent_pid: int) -> None:
     landmarker = landmarker_for(model)
     while (task := inbox.get()) is not None:
         try:
-            summary = run_task(task, landmarker, outbox)
-            outbox.put(("done", task.job_id, task.attempt, summary))
+            summary = run_task(task, landmarker, StageProgress(task, outbox))
+            outbox.put(("done", task.job_id, task.attempt, summary, None))
         except Exception as err:  # noqa: BLE001 - one bad video must never stop the worker
-            outbox.put(("failed", task.job_id, task.attempt, _reason(err, task)))
+            outbox.put(("failed", task.job_id, task.attempt, _reason(err, task), advice_for(err)))
 
 
 def _exit_with_parent(parent_pid: int) -> None:
@@ -81,25 +96,34 @@ def _exit_with_parent(parent_pid: int) -> None:
             os._exit(1)
 
 
-def run_task(task: Task, landmarker, outbox) -> dict:
-    """Analyse the job's video into `<job>/results/` (all or nothing) and return its summary."""
-    from twitchcam._cli.report import write_extras
+def run_task(task: Task, landmarker, progress: ProgressCallback) -> dict:
+    """Analyse the job's video into `<job>/results/` (all or nothing) and return its summary.
+
+    `progress(stage, done, total)` is told as the work goes on: `ANALYSING` frame by frame, then
+    `WRITING_VIDEO`, then `WRITING_REPORT` (0 of 1, then 1 of 1)."""
     from twitchcam.media.face_track import FaceTrackRecorder
+    from twitchcam.render.annotate import annotate_analysis
+    from twitchcam.render.report import write_report
     from twitchcam.run.pipeline import analyze
 
     job_dir = Path(task.job_dir)
     video = job_dir / task.input_name
     staging = job_dir / STAGING_DIR
     shutil.rmtree(staging, ignore_errors=True)
-    counter = _ProgressCounter(task, outbox)
+    counter = _FrameCounter(progress)
     try:
         with FaceTrackRecorder(outlines=True) as recorder:
             result = analyze(video, out=staging, mirrored=task.mirrored, landmarker=landmarker,
                              frame_hooks=(counter, recorder))
             _name_the_recording(result.summary, task.display_name, staging)
-            outbox.put(("progress", task.job_id, task.attempt, ANALYSIS_SHARE,
-                        "writing the report and the annotated video"))
-            write_extras(str(video), staging, result, recorder.finish(), report=True, annotate=True, quiet=True)
+            n_frames = len(result.frames)
+            with recorder.finish() as track:
+                progress(WRITING_VIDEO, 0, n_frames)
+                annotate_analysis(str(video), staging, result.events, result.frames, result.summary, track)
+                progress(WRITING_VIDEO, n_frames, n_frames)
+                progress(WRITING_REPORT, 0, 1)
+                write_report(staging, result.events, result.frames, result.summary, video=str(video), track=track)
+                progress(WRITING_REPORT, 1, 1)
         remove_server_paths(staging, job_dir)  # the report names its folder: here a server path with the job id
         make_private(staging)  # 0700/0600 even when this process's umask is looser
         results = job_dir / RESULTS_DIR
@@ -118,19 +142,63 @@ def _name_the_recording(summary: dict, name: str, folder: Path) -> None:
     (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
 
 
-class _ProgressCounter:
-    """Frame hook that reports frames done every few frames."""
+class _FrameCounter:
+    """Frame hook that tells `progress` the frames analysed so far (the container's count comes later)."""
 
-    def __init__(self, task: Task, outbox):
-        self.task, self.outbox, self.done = task, outbox, 0
+    def __init__(self, progress: ProgressCallback):
+        self.progress, self.done = progress, 0
 
     def __call__(self, frame, observation) -> None:
         self.done += 1
-        if self.done % PROGRESS_EVERY_FRAMES == 0:
-            total = self.task.frames_total
-            share = min(self.done / total, 1.0) * ANALYSIS_SHARE if total else 0.0
-            stage = f"analysing frame {self.done} of {total}" if total else f"analysing frame {self.done}"
-            self.outbox.put(("progress", self.task.job_id, self.task.attempt, share, stage))
+        self.progress(ANALYSING, self.done, 0)
+
+
+class StageProgress:
+    """The `progress(stage, done, total)` callback of one task: sends the job's stage, its own progress and
+    the overall bar to the server, at most every `PROGRESS_EVERY_FRAMES` frames and at each stage's edges.
+
+    A total of 0 (a WebM from a browser's recorder names no frame count) is replaced by the count the server
+    found when the upload was checked."""
+
+    def __init__(self, task: Task, outbox):
+        self.task, self.outbox = task, outbox
+        self._last: tuple[str, int] | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage == ANALYSING:
+            total = total or self.task.frames_total
+            done = min(done, total) if total else done
+        same = self._last is not None and self._last[0] == stage
+        edge = done == 0 or (total and done >= total)
+        if same and not edge and done - self._last[1] < PROGRESS_EVERY_FRAMES:
+            return
+        self._last = (stage, done)
+        start, share = STAGE_SHARES.get(stage, (0.0, 0.0))
+        overall = start + share * (min(done / total, 1.0) if total else 0.0)
+        self.outbox.put(("progress", self.task.job_id, self.task.attempt, overall, stage_text(stage, done, total),
+                         stage, done, total))
+
+
+def stage_text(stage: str, done: int, total: int) -> str:
+    """The stage as the job page says it: "analysing frame 120 of 720", "writing the annotated video"."""
+    if stage == ANALYSING:
+        return f"analysing frame {done} of {total}" if total else f"analysing frame {done}"
+    return stage
+
+
+def advice_for(err: BaseException | None) -> str:
+    """What a clinician or patient should do after this failure, in plain words."""
+    from twitchcam.core.errors import NoFaceError, OutputError, VideoOpenError
+
+    if err is None:
+        return CRASH_ADVICE
+    if isinstance(err, NoFaceError):
+        return NO_FACE_ADVICE
+    if isinstance(err, VideoOpenError):
+        return TOO_SHORT_ADVICE if "only one frame" in str(err) else UNREADABLE_ADVICE
+    if isinstance(err, OutputError):
+        return OUTPUT_ADVICE
+    return INTERNAL_ADVICE
 
 
 def _reason(err: Exception, task: Task) -> str:
@@ -170,13 +238,15 @@ class _Worker:
 class WorkerPool:
     """`settings.workers` worker processes fed from the job store's queue."""
 
-    def __init__(self, settings: ServerSettings, store: JobStore):
-        self.settings, self.store = settings, store
+    def __init__(self, settings: ServerSettings, store: JobStore, on_done: Callable[[str], None] | None = None):
+        """`on_done(job_id)` runs in the pool's thread once a job's success is recorded (e.g. to add it to the
+        diary)."""
+        self.settings, self.store, self.on_done = settings, store, on_done
         self._context = multiprocessing.get_context("spawn")
         self._outbox = self._context.Queue()
         self._workers: list[_Worker] = []
-        self._outcomes: deque[tuple[str, int, dict | None, str | None]] = deque()
-        """Ends of jobs (id, attempt, summary, error) not yet in the job store: written in order, kept while
+        self._outcomes: deque[tuple[str, int, dict | None, str | None, str | None]] = deque()
+        """Ends of jobs (id, attempt, summary, error, advice) not yet in the job store: written in order, kept while
         the store cannot be written (a full disk), so that no job stays `running` for ever."""
         self._waiting: str | None = None
         self._lock = threading.Lock()
@@ -260,30 +330,35 @@ class WorkerPool:
     def _handle(self, message: tuple) -> None:
         kind = message[0]
         if kind == "progress":
-            _, job_id, attempt, progress, stage = message
+            _, job_id, attempt, progress, stage, step, done, total = message
             with contextlib.suppress(sqlite3.Error):  # a progress bar only: the next update will do
-                self.store.set_progress(job_id, attempt, progress, stage)
+                self.store.set_progress(job_id, attempt, progress, stage, step, done, total)
         elif kind in ("done", "failed"):
-            _, job_id, attempt, outcome = message
+            _, job_id, attempt, outcome, advice = message
             with self._lock:  # the worker takes the next job even when this one's end cannot be recorded yet
                 for worker in self._workers:
                     if worker.task is not None and (worker.task.job_id, worker.task.attempt) == (job_id, attempt):
                         worker.task = None
-            self._outcomes.append((job_id, attempt, outcome, None) if kind == "done" else
-                                  (job_id, attempt, None, outcome))
+            self._outcomes.append((job_id, attempt, outcome, None, None) if kind == "done" else
+                                  (job_id, attempt, None, outcome, advice))
             self._record_outcomes()
 
     def _record_outcomes(self) -> None:
         while self._outcomes:
-            job_id, attempt, summary, error = self._outcomes[0]
+            job_id, attempt, summary, error, advice = self._outcomes[0]
             try:
-                self.store.finish(job_id, attempt, summary=summary, error=error)
+                recorded = self.store.finish(job_id, attempt, summary=summary, error=error, advice=advice)
             except sqlite3.Error as err:
                 if self._waiting != job_id:  # once per job, not at every tick
                     log.warning("cannot record the end of job %s yet (%s); trying again", job_id, err)
                     self._waiting = job_id
                 return
             self._outcomes.popleft()
+            if recorded and error is None and self.on_done is not None:
+                try:
+                    self.on_done(job_id)
+                except Exception:  # noqa: BLE001 - the job is done; what follows must not stop the pool
+                    log.exception("after job %s", job_id)
 
     def _replace_dead_workers(self) -> None:
         with self._lock:
@@ -292,5 +367,6 @@ class WorkerPool:
                     continue
                 log.warning("worker process %s ended with code %s", worker.process.pid, worker.process.exitcode)
                 if worker.task is not None:
-                    self._outcomes.append((worker.task.job_id, worker.task.attempt, None, CRASH_MESSAGE))
+                    self._outcomes.append((worker.task.job_id, worker.task.attempt, None, CRASH_MESSAGE,
+                                           CRASH_ADVICE))
                 self._workers[i] = self._spawn()

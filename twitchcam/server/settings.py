@@ -43,6 +43,8 @@ class ServerSettings:
     token: str | None = None
     """When set, every page and API call needs it (Bearer header, or the session cookie of the sign-in page)."""
     upload_idle_s: float = DEFAULT_UPLOAD_IDLE_S
+    diary: Path | None = None
+    """The patient's diary file (`serve --db`); None: the one `live` and `history` use by default."""
 
     @property
     def jobs_dir(self) -> Path:
@@ -56,3 +58,10 @@ class ServerSettings:
     @property
     def database(self) -> Path:
         return self.data_dir / "jobs.sqlite3"
+
+    @property
+    def diary_path(self) -> Path:
+        """The diary recorded sessions and "add to my diary" uploads go into ($TWITCHCAM_DIARY, or the user's)."""
+        from twitchcam.store.diary import default_diary_path
+
+        return self.diary if self.diary is not None else default_diary_path()
