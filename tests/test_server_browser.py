@@ -97,3 +97,23 @@ def test_upload_with_the_file_picker_and_read_the_report(browser, tmp_path, mode
         assert "hfs_left.mp4" in browser.find_element(By.ID, "jobs-body").text
         browser.save_screenshot(str(tmp_path / "jobs_list.png"))
         print(f"screenshots in {tmp_path}")
+
+
+def test_a_refused_upload_hides_its_progress_bar(browser, tmp_path, model_path):
+    """The bar's row is `.row` (display: flex), which used to beat `hidden`: the bar stayed after a refusal."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_text("this is a text file, not a video\n" * 100)
+    with running_server(tmp_path / "data", model_path) as server:
+        browser.get(f"{server.url}/")
+        assert not browser.find_element(By.ID, "bar-row").is_displayed()
+        browser.find_element(By.ID, "file").send_keys(str(not_a_video))
+        WebDriverWait(browser, 10).until(ec.element_to_be_clickable((By.ID, "go")))
+        browser.find_element(By.ID, "go").click()
+        WebDriverWait(browser, 30).until(lambda d: "Refused" in d.find_element(By.ID, "msg").text)
+        assert "not a video twitchcam can read" in browser.find_element(By.ID, "msg").text
+        assert not browser.find_element(By.ID, "bar-row").is_displayed()
+        assert browser.find_element(By.ID, "go").is_enabled()
