@@ -2,7 +2,8 @@
 
 Each worker is a 'spawn' process that loads MediaPipe's model once (`batch.worker.landmarker_for`) and then
 runs jobs: `analyze` with the `--report --annotate` outputs, written into a staging folder and moved to
-`<job>/results/` only when complete. Workers report progress and results through one queue; a thread in
+`<job>/results/` only when complete. Workers report progress (each stage with its own progress, through one
+small callback, `progress(stage, done, total)`) and results through one queue; a thread in
 the server reads it, hands queued jobs to idle workers, and writes every state change to the job store.
 A worker that dies fails its job with the reason and is replaced. Workers exit by themselves when the
 server process disappears (even after `kill -9`), so no orphan keeps writing into a job.
@@ -165,7 +166,7 @@ class StageProgress:
         self._last: tuple[str, int] | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage == ANALYSING:
+        if stage in (ANALYSING, WRITING_VIDEO):  # frame by frame
             total = total or self.task.frames_total
             done = min(done, total) if total else done
         same = self._last is not None and self._last[0] == stage
