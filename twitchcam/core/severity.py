@@ -1,12 +1,18 @@
 """Estimated grades on published hemifacial-spasm scales, from the measured numbers. Pure Python.
 
-These are ESTIMATES from one video, not clinical ratings: the published scales are rated by a clinician
-who also asks about function (reading, driving, embarrassment), which no video shows. Each estimate carries
-the rule that produced it, so a reader can check it against the numbers.
+These are ESTIMATES from one video, not clinical ratings. Each carries the rule that produced it, so a reader
+can check it against the numbers, and two limits keep them honest:
 
-- Jankovic Rating Scale (Jankovic & Orman 1987), severity 0–4 and frequency 0–4.
+- **Length.** A grade is given only from at least `MIN_GRADING_S` (3 minutes) of usable video; a shorter
+  recording is "too short to grade" (see `MIN_GRADING_S` for why 3 minutes).
+- **What video shows.** Video shows how often the face contracts, for how long, how hard and how far it spreads.
+  It does not show disability: the Jankovic severity grades are partly defined by how much the spasms stop the
+  patient doing things (reading, driving), which only the patient can say. The severity estimate here uses the
+  visible part only (intensity and spread), and no grade's wording claims an effect on daily life or on sight.
+
+- Jankovic Rating Scale (Jankovic & Orman 1987), severity 0–4 (visible part) and frequency 0–4.
 - SMC grade (Samsung Medical Center grading of HFS): I periocular only; II spread to other muscles of the
-  same side; III frequent tonic spasms interfering with vision; IV disfiguring asymmetry.
+  same side; III frequent tonic spasms closing the eye; IV disfiguring asymmetry (not assessed).
 """
 
 from __future__ import annotations
@@ -14,6 +20,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from twitchcam.core.clinical import ClinicalMeasures
+
+MIN_GRADING_S = 180.0
+"""Usable video (face found, head near frontal) needed before any grade is given: 3 minutes.
+
+Why: every rule below turns on a rate (spasms per minute, thresholds of 1/min) or a share of the time, and
+hemifacial spasms come in clusters separated by quiet spells. Filmed for 3 minutes, untreated HFS patients
+showed 0.3 to 24.7 one-sided blink-like spasms a minute (Osaki et al. 2019, Graefe's Arch Clin Exp Ophthalmol,
+doi:10.1007/s00417-019-04567-w, which, like other HFS eyelid studies, records 3 minutes): at the low end a
+24-second clip shows no spasm at all, and one cluster fills it. Three minutes is also more than the 1–2 minutes
+over which video eye-closure counts of blepharospasm (whose spasms are steadier) were found stable (Hosseini,
+Kassavetis & Hallett 2023, Dystonia, doi:10.3389/dyst.2023.11385). Shorter clips still get their measurements
+(rate, time in spasm, regions, brow-lift sign), only no grade.
+"""
 
 # Rule constants (fractions of the recording, or events per minute).
 NARROWED_MOST_OF_TIME = 0.5  # JRS frequency 4: eye closed/narrowed more than half of the time
@@ -23,41 +42,71 @@ MODERATE_SPASM_FRACTION = 0.10  # JRS severity 3: in spasm 10% of the time or mo
 FREQUENT_TONIC_PER_MIN = 1.0  # SMC III: tonic spasms at least once a minute ...
 VISION_NARROWED = 0.10  # ... with the eye narrowed at least 10% of the time
 
+TOO_SHORT = "too short to grade"
+
 JANKOVIC_SEVERITY = {
-    0: "no spasm",
-    1: "minimal: increased blinking present only with external stimuli (light, wind, reading)",
-    2: "mild: spontaneous eyelid fluttering, definitely noticeable, not functionally disabling",
-    3: "moderate: very noticeable spasm of the eyelids only, mildly incapacitating",
-    4: "severe: incapacitating spasm of the eyelids and possibly other facial muscles",
+    0: "no spasm seen",
+    1: "minimal: more blinking only with external stimuli (light, wind, reading)",
+    2: "mild: spontaneous eyelid fluttering, definitely noticeable",
+    3: "moderate: very noticeable spasm of the eyelids",
+    4: "severe: strong spasm of the eyelids and other facial muscles",
 }
+"""The visible part of each Jankovic severity grade (the published grades 2–4 also rate disability)."""
 JANKOVIC_FREQUENCY = {
     0: "none",
     1: "slightly increased frequency of blinking",
     2: "eyelid fluttering lasting less than 1 s",
     3: "eyelid spasm lasting more than 1 s, eye open more than 50% of the time",
-    4: "functionally 'blind' from eye closure more than 50% of the time",
+    4: "eye closed or narrowed more than 50% of the time",
 }
 SMC_GRADES = {
     "I": "spasm around the eye only",
     "II": "spread to other facial muscles of the same side (cheek, mouth)",
-    "III": "frequent tonic spasms that interfere with vision",
+    "III": "frequent tonic spasms that close the eye",
     "IV": "disfiguring asymmetry",
 }
+NO_DISABILITY = ("Disability (what the spasms stop the patient doing), part of the published grade, is not "
+                 "assessed: video cannot show it.")
 
 
 @dataclass(frozen=True)
 class ScaleEstimate:
-    """One estimated grade: the scale, the grade, what the grade means, and the rule that gave it."""
+    """One estimated grade: the scale, the grade, what the grade means, and the rule that gave it.
+
+    `graded` is False when the recording is too short (`MIN_GRADING_S`): `grade` is then "too short to grade".
+    """
 
     scale: str
     grade: str
     meaning: str
     rule: str
+    graded: bool = True
 
 
-def jankovic_frequency(m: ClinicalMeasures) -> ScaleEstimate:
-    """JRS frequency from spasm durations and the time the affected eye is narrowed."""
+def long_enough(usable_s: float) -> bool:
+    """Whether `usable_s` seconds of usable video are enough to grade (see `MIN_GRADING_S`)."""
+    return usable_s >= MIN_GRADING_S
+
+
+def _not_graded(scale: str, m: ClinicalMeasures, usable_s: float) -> ScaleEstimate:
+    seen = (f"{m.n_events} one-sided spasm{'s' if m.n_events != 1 else ''} seen" if m.n_events else
+            "no one-sided spasm seen")
+    return ScaleEstimate(
+        scale, TOO_SHORT, f"{seen}; a grade needs at least {MIN_GRADING_S / 60:g} minutes of usable video",
+        f"this recording has {_minutes(usable_s)} of usable video (face found, head near frontal) out of "
+        f"{_minutes(m.duration_s)}: too short to tell a steady rate from one cluster of spasms or a quiet spell. "
+        "Record a rest of 3 minutes or more to get an estimate.", graded=False)
+
+
+def jankovic_frequency(m: ClinicalMeasures, *, usable_s: float | None = None) -> ScaleEstimate:
+    """JRS frequency from spasm durations and the time the affected eye is narrowed.
+
+    `usable_s`: seconds of usable video (default: the whole recording); below `MIN_GRADING_S` there is no grade.
+    """
     scale = "Jankovic Rating Scale, frequency (0–4)"
+    usable_s = m.duration_s if usable_s is None else usable_s
+    if not long_enough(usable_s):
+        return _not_graded(scale, m, usable_s)
     narrowed = m.affected_eye_narrowed
     if m.n_events == 0:
         grade, rule = 0, "no one-sided spasm was found"
@@ -68,13 +117,20 @@ def jankovic_frequency(m: ClinicalMeasures) -> ScaleEstimate:
                           f"{_pct(narrowed)} of the time (< 50%)")
     else:
         grade, rule = 2, f"all {m.n_events} spasm(s) were brief (< 1 s)"
-    rule += ". Grade 1 (slightly more blinking) is not estimated: one clip gives no normal blink rate."
+    rule += (". Grade 1 (slightly more blinking) is not estimated: one clip gives no normal blink rate. Grade 4 "
+             "is read from the eye's closure on video, not from what the patient can see.")
     return ScaleEstimate(scale, str(grade), JANKOVIC_FREQUENCY[grade], rule)
 
 
-def jankovic_severity(m: ClinicalMeasures) -> ScaleEstimate:
-    """JRS severity from how long, how often and how far the spasms spread."""
-    scale = "Jankovic Rating Scale, severity (0–4)"
+def jankovic_severity(m: ClinicalMeasures, *, usable_s: float | None = None) -> ScaleEstimate:
+    """JRS severity, the part video shows: how long, how often and how far the spasms spread (not disability).
+
+    `usable_s`: seconds of usable video (default: the whole recording); below `MIN_GRADING_S` there is no grade.
+    """
+    scale = "Jankovic Rating Scale, severity (0–4), intensity and spread only"
+    usable_s = m.duration_s if usable_s is None else usable_s
+    if not long_enough(usable_s):
+        return _not_graded(scale, m, usable_s)
     narrowed = m.affected_eye_narrowed
     spreading_sustained = m.spreading_sustained_per_min
     if m.n_events == 0:
@@ -88,13 +144,19 @@ def jankovic_severity(m: ClinicalMeasures) -> ScaleEstimate:
                           "time (3 when any spasm is sustained or ≥ 10% of the time is in spasm)")
     else:
         grade, rule = 2, (f"only brief spasms (< 1 s), in spasm {_pct(m.spasm_fraction)} of the time (< 10%)")
-    rule += ". Grade 1 (blinking only with external stimuli) cannot be seen without the stimuli."
+    rule += ". Grade 1 (blinking only with external stimuli) cannot be seen without the stimuli. " + NO_DISABILITY
     return ScaleEstimate(scale, str(grade), JANKOVIC_SEVERITY[grade], rule)
 
 
-def smc_grade(m: ClinicalMeasures) -> ScaleEstimate:
-    """SMC-like spread grade I–III from the regions involved and tonic spasms; IV is not assessed."""
+def smc_grade(m: ClinicalMeasures, *, usable_s: float | None = None) -> ScaleEstimate:
+    """SMC-like spread grade I–III from the regions involved and tonic spasms; IV is not assessed.
+
+    `usable_s`: seconds of usable video (default: the whole recording); below `MIN_GRADING_S` there is no grade.
+    """
     scale = "SMC grade of hemifacial spasm (I–IV), spread"
+    usable_s = m.duration_s if usable_s is None else usable_s
+    if not long_enough(usable_s):
+        return _not_graded(scale, m, usable_s)
     narrowed = m.affected_eye_narrowed
     if m.n_events == 0:
         return ScaleEstimate(scale, "–", "not graded: no one-sided spasm was found", "no events")
@@ -107,14 +169,22 @@ def smc_grade(m: ClinicalMeasures) -> ScaleEstimate:
                              "of the time (III needs ≥ 1/min and ≥ 10%)")
     else:
         grade, rule = "I", f"all {m.n_events} spasm(s) stayed around the eye (eye, brow)"
-    rule += ". IV (disfiguring asymmetry at rest) is not assessed: the method measures movement from rest."
+    rule += (". IV (disfiguring asymmetry at rest) is not assessed: the method measures movement from rest. "
+             "III is read from the eye's closure on video; whether it hinders sight is for the patient to say.")
     return ScaleEstimate(scale, grade, SMC_GRADES[grade], rule)
 
 
-def estimate_scales(m: ClinicalMeasures) -> list[ScaleEstimate]:
-    """All estimates shown in the report, in display order."""
-    return [jankovic_severity(m), jankovic_frequency(m), smc_grade(m)]
+def estimate_scales(m: ClinicalMeasures, *, usable_s: float | None = None) -> list[ScaleEstimate]:
+    """All estimates shown in the report, in display order. `usable_s`: seconds of usable video (default: all)."""
+    return [jankovic_severity(m, usable_s=usable_s), jankovic_frequency(m, usable_s=usable_s),
+            smc_grade(m, usable_s=usable_s)]
 
 
 def _pct(fraction: float) -> str:
     return f"{100 * fraction:.0f}%"
+
+
+def _minutes(seconds: float) -> str:
+    """'24 s' or '3 min 12 s'."""
+    whole = int(round(seconds))
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60} s"
