@@ -36,6 +36,7 @@ import pandas as pd
 
 import twitchcam
 from twitchcam.core.detect import detect_events
+from twitchcam.core.events import events_table
 from twitchcam.core.parameters import DetectionParameters
 from twitchcam.core.scoring import labelled_clips, onset_errors, pooled, read_truth, score
 from twitchcam.media.frame_table import FrameTable
@@ -43,7 +44,6 @@ from twitchcam.media.landmarks import FaceLandmarker
 from twitchcam.media.model import resolve_model
 from twitchcam.media.video import VideoReader
 from twitchcam.run.pipeline import usability
-from twitchcam.store.results import events_table
 from twitchcam.synth.clip import inject
 
 REPO = Path(__file__).resolve().parent.parent

@@ -83,10 +83,10 @@ def main() -> None:
         duration = result.summary["duration_s"]
         with recorder.finish() as track:
             start = time.perf_counter()
-            write_report(out, result.events, result.frames, result.summary, video=clip, track=track)
+            write_report(out, result, video=clip, track=track)
             report_s = time.perf_counter() - start
             start = time.perf_counter()
-            annotate_analysis(clip, out, result.events, result.frames, result.summary, track)
+            annotate_analysis(clip, out, result, track)
             annotate_s = time.perf_counter() - start
     start = time.perf_counter()
     report_folder(out, video=clip)

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from twitchcam.core.events import EVENT_COLUMNS
 from twitchcam.media import model as model_module
-from twitchcam.store.results import EVENT_COLUMNS
 
 SHORT_CLIP = "normal/lp_d0_smile_eye_roll_greenscreen.mp4"
 

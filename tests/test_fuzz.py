@@ -30,8 +30,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from twitchcam.core.channels import CHANNELS
+from twitchcam.core.clinical import event_statistics
 from twitchcam.core.detect import REGIONS, detect_events
-from twitchcam.store.results import events_table, summarize
+from twitchcam.core.events import EventTable, events_table
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "samples" / "hfs_left.mp4"
@@ -124,7 +125,7 @@ def check_well_formed(t: np.ndarray, usable: np.ndarray, detection) -> None:
     table = events_table(events)
     assert len(table) == len(events) and np.isfinite(table.select_dtypes("number").to_numpy()).all()
     duration = float(t[-1] - t[0] + frame_step) if n else 0.0
-    json.dumps(summarize(events, duration), allow_nan=False)
+    json.dumps(event_statistics(EventTable.from_events(events), duration), allow_nan=False)
 
 
 @settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])

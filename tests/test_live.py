@@ -18,12 +18,13 @@ import pytest
 from test_cli import assert_one_line_error, run_cli  # noqa: I001 - the tests folder is on sys.path
 
 from twitchcam.core.detect import detect_events
+from twitchcam.core.events import EVENT_COLUMNS, events_table
 from twitchcam.core.online import OnlineDetector
 from twitchcam.core.parameters import DetectionParameters
 from twitchcam.media.video import cv2
 from twitchcam.run.pipeline import usability
 from twitchcam.store.diary import FRAME_COLUMNS, Diary
-from twitchcam.store.results import EVENT_COLUMNS, events_table
+from twitchcam.store.results import Analysis
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "hfs_left.mp4"
 
@@ -207,8 +208,8 @@ def test_history_plot_spans_weeks_of_sessions_and_treatments(tmp_path, analysed)
         for day in range(0, 100, 6):
             when = pd.Timestamp("2026-08-01T09:00:00+02:00") + pd.Timedelta(days=day)
             summary = {**reference.summary, "events_per_min": 2.0 + (day % 90) / 10}
-            diary.add_session(started_at=when.to_pydatetime(), summary=summary, events=reference.events,
-                              frames=reference.frames, markers=[], source="camera 0")
+            session = Analysis(event_table=reference.event_table, frames=reference.frames, summary=summary)
+            diary.add_session(started_at=when.to_pydatetime(), analysis=session, markers=[], source="camera 0")
         from datetime import date
 
         from twitchcam.store.diary import Treatment

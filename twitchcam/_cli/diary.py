@@ -71,7 +71,7 @@ def export(session: int, out_dir: str, make_report: bool, db: str | None) -> Non
         from twitchcam.render.report import write_report
 
         video = video if video and Path(video).exists() else None
-        written = write_report(out_dir, analysis.events, analysis.frames, analysis.summary, video=video)
+        written = write_report(out_dir, analysis, video=video)
         for note in written.notes:
             click.echo(f"twitchcam: warning: {note}", err=True)
     click.echo(f"session {session} written to {out_dir}")

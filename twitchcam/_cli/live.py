@@ -90,8 +90,8 @@ def live(camera: str | None, source: str | None, mirrored: bool, duration: float
                 video.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
                 shutil.move(result.video_file, video)
             session_id = diary.add_session(
-                started_at=result.started_at, summary=summary, events=result.analysis.events,
-                frames=result.analysis.frames, markers=[(m.t_s, m.label) for m in result.markers],
+                started_at=result.started_at, analysis=result.analysis,
+                markers=[(m.t_s, m.label) for m in result.markers],
                 source=result.source, protocol=result.protocol, note=note, video_file=str(video) if video else None)
             click.echo(f"twitchcam: session {session_id} saved in {diary.path}", err=True)
     finally:

@@ -10,12 +10,16 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import TYPE_CHECKING
 
 import click
 
 from twitchcam import __version__
-from twitchcam._cli.options import configure_logging, debug_option, mirrored_option, model_option
+from twitchcam._cli.options import configure_logging, debug_option, mirrored_option, model_option, param_option
 from twitchcam.core.errors import TwitchcamError
+
+if TYPE_CHECKING:
+    from twitchcam.core.parameters import DetectionParameters
 
 EXIT_INTERRUPTED = 130
 
@@ -42,25 +46,23 @@ def cli() -> None:
               help="Also write report.html (one self-contained file for clinicians) and timeline.png.")
 @click.option("--annotate", is_flag=True,
               help="Also write annotated.webm: the video with outlines, per-side bars and a banner during spasms.")
+@click.option("--label", metavar="TEXT",
+              help="With --report: the patient or visit, for the report's first-page summary (e.g. \"J. Smith\").")
+@param_option
 def analyze(video: str, out_dir: str | None, mirrored: bool, model: str | None, quiet: bool, debug: bool,
-            make_report: bool, annotate: bool) -> None:
+            make_report: bool, annotate: bool, label: str | None, params: DetectionParameters) -> None:
     """Analyse VIDEO and write its events, per-frame signals and summary."""
-    from twitchcam.media.face_track import FaceTrackRecorder
-    from twitchcam.run.pipeline import analyze as run_analysis
+    from twitchcam.run.folder import analyse_into_folder
     from twitchcam.run.pipeline import default_out_dir
 
     configure_logging(debug)
     out = out_dir or default_out_dir(video)
-    with FaceTrackRecorder(outlines=annotate) as recorder:  # face positions, so nothing runs MediaPipe twice
-        result = run_analysis(video, out=out, mirrored=mirrored, model=model,
-                              progress=not quiet and sys.stderr.isatty(),
-                              frame_hooks=(recorder,) if make_report or annotate else ())
-        if make_report or annotate:
-            from twitchcam._cli.report import write_extras
-
-            write_extras(video, out, result, recorder.finish(), report=make_report, annotate=annotate, quiet=quiet)
+    result = analyse_into_folder(video, out, report=make_report, annotate=annotate, mirrored=mirrored, model=model,
+                                 params=params, progress=not quiet and sys.stderr.isatty(), label=label)
+    for note in result.notes:
+        click.echo(f"twitchcam: warning: {note}", err=True)
     if not quiet:
-        s = result.summary
+        s = result.analysis.summary
         click.echo(f"{s['n_events']} events ({s['events_per_min']:.1f}/min, {s['spasm_percent']:.1f}% of the time), "
                    f"affected side: {s['affected_side']}; results in {out}")
         for warning in s["quality_warnings"]:
@@ -101,6 +103,7 @@ from twitchcam._cli.batch import batch  # noqa: E402
 from twitchcam._cli.diary import diary, history  # noqa: E402
 from twitchcam._cli.evaluate import evaluate  # noqa: E402
 from twitchcam._cli.live import live  # noqa: E402
+from twitchcam._cli.params import params_command  # noqa: E402
 from twitchcam._cli.report import report  # noqa: E402
 from twitchcam._cli.serve import serve  # noqa: E402
 from twitchcam._cli.synth import synth  # noqa: E402
@@ -113,6 +116,7 @@ cli.add_command(serve)
 cli.add_command(live)
 cli.add_command(diary)
 cli.add_command(history)
+cli.add_command(params_command)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,40 +1,31 @@
-"""The numbers a clinician reads in the report, computed from the three result files. Pure numpy/pandas.
+"""The numbers a clinician reads, computed from one analysis: its event table, its frames and summary.json.
 
-Everything here is derived from `events.csv`, `frames.csv` and `summary.json` (plus one re-run of the
-detector on frames.csv to recover each side's own movement, which the files store only as left-minus-right).
+`event_statistics` is the one source of the event counts and rates, for summary.json and the report alike.
+Each side's movement comes from frames.csv's `<region>_contraction_<side>` columns, written by the analysis,
+so nothing here runs the detector again.
 """
 
 from __future__ import annotations
 
-import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from twitchcam.core.blinks import BlinkCount, count_blinks
-from twitchcam.core.detect import REGIONS, SIDE_SIGN, Detection, detect_events, other_side
-from twitchcam.core.face_mesh import SIDES
+from twitchcam.core.detect import REGIONS, SIDE_SIGN, Detection, other_side
+from twitchcam.core.events import SIDES, EventTable
 from twitchcam.core.parameters import DetectionParameters
-
-BRIEF_SPASM_MAX_S = 1.0  # clinicians split spasms into brief (< 1 s) and sustained (> 1 s)
 
 
 def parameters_from_summary(summary: dict) -> DetectionParameters:
     """The detection parameters recorded in summary.json.
 
-    Folders written by other versions stay readable: unknown keys are ignored, and missing keys (also inside
-    per-region tables) take today's defaults.
+    Folders written by other versions stay readable: unknown keys are ignored (with a logged warning), and
+    missing keys (also inside per-region tables) take today's defaults (`DetectionParameters.from_dict`).
     """
-    defaults = DetectionParameters()
-    given = {}
-    for f in dataclasses.fields(DetectionParameters):
-        if f.name not in (summary.get("parameters") or {}):
-            continue
-        value = summary["parameters"][f.name]
-        default = getattr(defaults, f.name)
-        given[f.name] = {**default, **value} if isinstance(default, dict) and isinstance(value, dict) else value
-    return DetectionParameters(**given)
+    return DetectionParameters.from_dict(summary.get("parameters") or {})
 
 
 @dataclass(frozen=True)
@@ -51,20 +42,25 @@ class Movements:
     by_region: dict[tuple[str, str], np.ndarray]
 
 
-def redetect(frames: pd.DataFrame, params: DetectionParameters) -> Detection:
-    """The detector re-run on frames.csv, for what the files do not keep (cheap: ~1 ms per 1,000 frames)."""
-    return detect_events(frames["t_s"].to_numpy(dtype=np.float64), frames, frames["usable"].to_numpy(dtype=bool),
-                         params)
+def contraction_column(region: str, side: str) -> str:
+    """frames.csv's column of one side's contraction in one region (the detector's per-side series)."""
+    return f"{region}_contraction_{side}"
 
 
-def region_movements(frames: pd.DataFrame, detection: Detection) -> Movements:
-    """Per-side movements from frames.csv and the re-run detection (see `Movements`)."""
+def region_movements(frames: pd.DataFrame, contraction: Mapping[tuple[str, str], np.ndarray] | None = None
+                     ) -> Movements:
+    """Per-side movements (see `Movements`) from frames.csv, or from a detection's `contraction` when given."""
     t_s = frames["t_s"].to_numpy(dtype=np.float64)
     usable = frames["usable"].to_numpy(dtype=bool)
     by_region = {}
     for region in REGIONS:
         for side in SIDES:
-            values = np.asarray(detection.contraction[region, side], dtype=np.float64)
+            if contraction is not None:
+                values = np.asarray(contraction[region, side], dtype=np.float64)
+            elif contraction_column(region, side) in frames:
+                values = frames[contraction_column(region, side)].to_numpy(dtype=np.float64)
+            else:  # a folder written before frames.csv kept each side's contraction
+                values = np.full(len(frames), np.nan)
             if region == "eye":
                 aperture = frames[f"eyelid_aperture_{side}"].to_numpy(dtype=np.float64)
                 resting = aperture + values  # contraction = resting aperture - aperture
@@ -72,6 +68,12 @@ def region_movements(frames: pd.DataFrame, detection: Detection) -> Movements:
                     values = np.where(resting > 0, values / resting, np.nan)
             by_region[region, side] = np.where(usable, values, np.nan)
     return Movements(t_s=t_s, by_region=by_region)
+
+
+def contraction_columns(detection: Detection) -> dict[str, np.ndarray]:
+    """The frames.csv columns that keep each side's contraction, from the detection that measured them."""
+    return {contraction_column(region, side): detection.contraction[region, side]
+            for region in REGIONS for side in SIDES}
 
 
 @dataclass(frozen=True)
@@ -86,20 +88,20 @@ class EventStrength:
     """From events.csv: the event side's movement beyond the other side at the peak, fraction of IOD."""
 
 
-def event_strengths(events: pd.DataFrame, movements: Movements) -> list[EventStrength]:
-    """One `EventStrength` per row of events.csv."""
+def event_strengths(events: EventTable, movements: Movements) -> list[EventStrength]:
+    """One `EventStrength` per event."""
     t_s = movements.t_s
     strengths = []
-    for row in events.itertuples():
-        span = (t_s >= row.start_s - 1e-6) & (t_s < row.end_s - 1e-6)
-        own = movements.by_region["eye", row.side][span]
-        other = movements.by_region["eye", other_side(row.side)][span]
+    for event in events:
+        span = (t_s >= event.start_s - 1e-6) & (t_s < event.end_s - 1e-6)
+        own = movements.by_region["eye", event.side][span]
+        other = movements.by_region["eye", other_side(event.side)][span]
         if span.any() and np.isfinite(own).any():
             i = int(np.nanargmax(own))
             closure, other_closure = float(own[i]), float(other[i]) if np.isfinite(other[i]) else float("nan")
         else:
             closure = other_closure = float("nan")
-        strengths.append(EventStrength(closure, other_closure, float(row.peak_asymmetry)))
+        strengths.append(EventStrength(closure, other_closure, event.peak_asymmetry))
     return strengths
 
 
@@ -157,61 +159,95 @@ class ClinicalMeasures:
         return max(self.eye_narrowed.values())
 
 
-def clinical_measures(events: pd.DataFrame, frames: pd.DataFrame, summary: dict,
-                      strengths: list[EventStrength]) -> ClinicalMeasures:
-    """The report's headline numbers from the three result files and the events' strengths."""
-    duration_s = float(summary.get("duration_s") or 0.0)
-    minutes = duration_s / 60 if duration_s > 0 else float("nan")
+def affected_side(events: EventTable, share: float) -> str:
+    """'left' or 'right' when that side has at least `share` of the events, 'both' otherwise, 'none'."""
+    if not len(events):
+        return "none"
+    left = float(np.mean(events.side == "left"))
+    if left >= share:
+        return "left"
+    if 1 - left >= share:
+        return "right"
+    return "both"
+
+
+def spasm_time_s(events: EventTable) -> float:
+    """Total time covered by events (overlaps of the two sides counted once)."""
+    total, end = 0.0, -np.inf
+    for start, stop in sorted(zip(events.onset_s, events.end_s)):
+        start = max(start, end)
+        if stop > start:
+            total += stop - start
+        end = max(end, stop)
+    return float(total)
+
+
+def event_statistics(events: EventTable, duration_s: float, params: DetectionParameters | None = None) -> dict:
+    """The event counts, rates and times of summary.json, which the report reads too."""
+    params = params or DetectionParameters()
+    minutes = duration_s / 60
+    durations = events.duration_s
+    spasm_s = spasm_time_s(events)
+    brief = durations < params.brief_spasm_max_s
+    return {
+        "n_events": len(events),
+        "events_per_min": round(len(events) / minutes, 3) if duration_s > 0 else 0.0,
+        "affected_side": affected_side(events, params.affected_side_share),
+        "events_by_side": {side: int((events.side == side).sum()) for side in SIDES},
+        "events_by_region": {r: int(events.involves(r).sum()) for r in REGIONS},
+        "events_by_kind": {k: int((events.kind == k).sum()) for k in ("clonic", "tonic")},
+        "brief_events": int(brief.sum()),
+        "sustained_events": int((~brief).sum()),
+        "spread_beyond_eye_events": int(events.spreads_beyond_eye().sum()),
+        "spasm_time_s": round(spasm_s, 3),
+        "spasm_percent": round(100 * spasm_s / duration_s, 2) if duration_s > 0 else 0.0,
+        "brow_lift_events": int(events.brow_lift.sum()),
+        "brow_lift_by_side": {side: int((events.brow_lift & (events.side == side)).sum()) for side in SIDES},
+        "mean_event_s": round(float(durations.mean()), 3) if len(events) else 0.0,
+        "longest_event_s": round(float(durations.max()), 3) if len(events) else 0.0,
+    }
+
+
+def clinical_measures(events: EventTable, frames: pd.DataFrame, duration_s: float,
+                      strengths: list[EventStrength], params: DetectionParameters | None = None) -> ClinicalMeasures:
+    """The report's headline numbers from the analysis and the events' strengths."""
+    params = params or DetectionParameters()
+    stats = event_statistics(events, duration_s, params)
 
     def rate(count: int) -> float:
-        return round(count / minutes, 2) if duration_s > 0 else 0.0
+        return round(count / (duration_s / 60), 2) if duration_s > 0 else 0.0
 
-    durations = events["duration_s"].to_numpy(dtype=np.float64)
-    regions = [set(str(r).split(";")) for r in events["regions"]]
-    n_brief = int((durations < BRIEF_SPASM_MAX_S).sum())
-    n_sustained = int((durations >= BRIEF_SPASM_MAX_S).sum())
+    sustained = events.duration_s >= params.brief_spasm_max_s
+    cheek_or_mouth = events.involves("cheek") | events.involves("mouth")
     closures = np.array([s.eye_closure for s in strengths], dtype=np.float64)
     usable = frames["usable"].to_numpy(dtype=bool)
     blinks = count_blinks(frames["t_s"].to_numpy(), frames["eyelid_aperture_left"].to_numpy(),
-                          frames["eyelid_aperture_right"].to_numpy(), usable)
+                          frames["eyelid_aperture_right"].to_numpy(), usable, params=params)
     return ClinicalMeasures(
         duration_s=duration_s,
-        affected_side=str(summary.get("affected_side", "none")),
-        n_events=len(events),
-        n_brief=n_brief,
-        n_sustained=n_sustained,
-        brief_per_min=rate(n_brief),
-        sustained_per_min=rate(n_sustained),
-        tonic_per_min=rate(int((events["kind"] == "tonic").sum())),
-        spreading_sustained_per_min=rate(sum(d >= BRIEF_SPASM_MAX_S and bool(rs & {"cheek", "mouth"})
-                                             for d, rs in zip(durations, regions))),
-        spasm_fraction=float(summary.get("spasm_percent", 0.0)) / 100,
+        affected_side=stats["affected_side"],
+        n_events=stats["n_events"],
+        n_brief=stats["brief_events"],
+        n_sustained=stats["sustained_events"],
+        brief_per_min=rate(stats["brief_events"]),
+        sustained_per_min=rate(stats["sustained_events"]),
+        tonic_per_min=rate(stats["events_by_kind"]["tonic"]),
+        spreading_sustained_per_min=rate(int((sustained & cheek_or_mouth).sum())),
+        spasm_fraction=stats["spasm_percent"] / 100,
         eye_narrowed={side: eye_narrowed_fraction(frames, side) for side in SIDES},
-        mean_event_s=float(durations.mean()) if len(durations) else 0.0,
-        longest_event_s=float(durations.max()) if len(durations) else 0.0,
-        events_by_region={r: sum(r in rs for rs in regions) for r in REGIONS},
-        spread_beyond_eye=sum("eye" in rs and bool(rs & {"cheek", "mouth"}) for rs in regions),
-        spread_to_cheek_or_mouth=sum(bool(rs & {"cheek", "mouth"}) for rs in regions),
-        brow_lift_events=int(summary.get("brow_lift_events", 0)),
+        mean_event_s=float(events.duration_s.mean()) if len(events) else 0.0,
+        longest_event_s=float(events.duration_s.max()) if len(events) else 0.0,
+        events_by_region=stats["events_by_region"],
+        spread_beyond_eye=stats["spread_beyond_eye_events"],
+        spread_to_cheek_or_mouth=int(cheek_or_mouth.sum()),
+        brow_lift_events=stats["brow_lift_events"],
         blinks=blinks,
         peak_eye_closure=float(np.nanmax(closures)) if np.isfinite(closures).any() else float("nan"),
         median_eye_closure=float(np.nanmedian(closures)) if np.isfinite(closures).any() else float("nan"),
     )
 
 
-def brow_lift_per_event(events: pd.DataFrame, detection: Detection, frame_step_s: float) -> list[bool | None]:
-    """Whether each events.csv row showed the brow-lift sign (None if the row cannot be matched).
-
-    events.csv does not store it per event: the re-run detection's events are matched by side and onset.
-    """
-    found = []
-    for row in events.itertuples():
-        match = [e for e in detection.events if e.side == row.side and abs(e.start_s - row.start_s) < frame_step_s]
-        found.append(bool(match[0].brow_lift) if match else None)
-    return found
-
-
-def quiet_frames(frames: pd.DataFrame, movements: Movements, events: pd.DataFrame, blinks: BlinkCount, *,
+def quiet_frames(frames: pd.DataFrame, movements: Movements, events: EventTable, blinks: BlinkCount, *,
                  margin_s: float = 0.5, search_s: float = 20.0) -> list[int]:
     """For each event, a nearby frame where the face is at rest: the comparison picture beside its peak.
 
@@ -221,8 +257,7 @@ def quiet_frames(frames: pd.DataFrame, movements: Movements, events: pd.DataFram
     """
     t_s = frames["t_s"].to_numpy(dtype=np.float64)
     ok = frames["usable"].to_numpy(dtype=bool).copy()
-    for start, end in [(r.start_s, r.end_s) for r in events.itertuples()] + [(b.start_s, b.end_s)
-                                                                              for b in blinks.blinks]:
+    for start, end in [*zip(events.onset_s, events.end_s), *((b.start_s, b.end_s) for b in blinks.blinks)]:
         ok &= ~((t_s > start - margin_s) & (t_s < end + margin_s))
     score = np.zeros(len(t_s))
     for region in REGIONS:
@@ -234,8 +269,8 @@ def quiet_frames(frames: pd.DataFrame, movements: Movements, events: pd.DataFram
     score = np.where(ok, score, np.inf)
     numbers = frames["frame"].to_numpy()
     chosen = []
-    for row in events.itertuples():
-        distance = np.abs(t_s - row.peak_s)
+    for peak_s in events.peak_s:
+        distance = np.abs(t_s - peak_s)
         cost = score + np.where(distance <= search_s, 0.02 * distance, 10 + distance)
         i = int(np.argmin(cost)) if len(cost) else 0
         chosen.append(int(numbers[i]) if len(cost) and np.isfinite(cost[i]) else -1)

@@ -37,6 +37,8 @@ import pandas as pd
 
 from twitchcam.core.channels import PRIMARY, REGIONS, TRIGGER, Channel, available
 from twitchcam.core.parameters import DetectionParameters
+from twitchcam.core.timebase import frame_step as frame_step_of
+from twitchcam.core.timebase import true_runs
 
 TRIGGER_REGIONS = ("eye", "cheek", "mouth")
 SIDE_SIGN = {"left": 1.0, "right": -1.0}
@@ -205,7 +207,7 @@ def detect_events(
     n = len(t_s)
     usable = np.asarray(usable, dtype=bool)
     index = pd.to_timedelta(t_s, unit="s")
-    frame_step = float(np.median(np.diff(t_s))) if n > 1 else 1 / 30
+    frame_step = frame_step_of(t_s)
 
     series = _channel_series(available(signals, p.channels), signals, usable, index, t_s, frame_step, p)
     by_region = {region: [s for s in series if s.channel.region == region] for region in REGIONS}
@@ -316,18 +318,9 @@ def _corroborated(voters: list[_Series], sign: float, a: int, b: int, release: f
     return len(leaning) >= min(2, len(measurable)) and bool(leaning)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) index pairs of the True runs in a boolean array."""
-    if not mask.any():
-        return []
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    change = np.flatnonzero(np.diff(padded))
-    return [(int(a), int(b) - 1) for a, b in zip(change[::2], change[1::2])]
-
-
 def _hysteresis(strong: np.ndarray, weak: np.ndarray) -> list[tuple[int, int]]:
     """Runs of `weak` that contain at least one `strong` frame."""
-    return [(a, b) for a, b in _runs(weak | strong) if strong[a : b + 1].any()]
+    return [(a, b) for a, b in true_runs(weak | strong) if strong[a : b + 1].any()]
 
 
 def _group_runs(runs: list[tuple[int, int, str]], t_s: np.ndarray, merge_gap_s: float):
@@ -376,7 +369,7 @@ def _make_event(group, side, t_s, frame_step, usable, contraction, asymmetry, th
         held |= np.nan_to_num(own_side[region, side][span], nan=-np.inf) >= p.release_fraction
     for a, b, _ in group:
         held[a - first: b - first + 1] = True
-    longest = max(((b - a + 1) * frame_step for a, b in _runs(held)), default=0.0)
+    longest = max(((b - a + 1) * frame_step for a, b in true_runs(held)), default=0.0)
     kind = "tonic" if longest >= p.tonic_min_s else "clonic"
 
     # Peak: the trigger region and frame with the largest evidence.

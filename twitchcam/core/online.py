@@ -21,6 +21,7 @@ from twitchcam.core.clinical import region_movements
 from twitchcam.core.detect import SIDE_SIGN, TRIGGER_REGIONS, Detection, Event, detect_events
 from twitchcam.core.parameters import DetectionParameters
 from twitchcam.core.quality import usability
+from twitchcam.core.timebase import frame_step
 
 ONSET_SLACK_S = 1.0
 """How far an event's onset may be traced back before the run that starts it (see detect._make_event)."""
@@ -83,7 +84,7 @@ class OnlineDetector:
         offset = int(frames.index[0])
         exact_from = t_s[0] + self.exact_after_s if offset > 0 else -np.inf
 
-        step = float(np.median(np.diff(t_s))) if n > 1 else 1 / 30
+        step = frame_step(t_s)
         settling = n if finished else max(0, n - 1 - int(round(p.occlusion_margin_s / step)))  # first unsettled
         margin = int(round(p.bilateral_margin_s / step))
         open_since = {side: np.inf for side in SIDE_SIGN} if finished else _open_runs(detection, p, settling, margin,
@@ -115,7 +116,8 @@ class OnlineDetector:
         movement = {}
         if usable.iloc[last]:
             frames["usable"] = usable
-            moved = region_movements(frames.iloc[[last]], _rows(detection, last))
+            moved = region_movements(frames.iloc[[last]],
+                                     {k: v[[last]] for k, v in detection.contraction.items()})
             movement = {key: float(values[0]) for key, values in moved.by_region.items()}
         return LiveState(final=released, provisional=[e for _, e in provisional], movement=movement,
                          turned=bool(turned.iloc[last]), occluded=bool(occluded.iloc[last]))
@@ -160,12 +162,3 @@ def _open_runs(detection: Detection, p: DetectionParameters, settling: int, marg
             earliest = min(earliest, float(t_s[first]))
         starts[side] = earliest
     return starts
-
-
-def _rows(detection: Detection, row: int) -> Detection:
-    """The detection's per-frame series at one row (for the live meters)."""
-    return Detection(events=[], asymmetry={k: v[[row]] for k, v in detection.asymmetry.items()},
-                     threshold={k: v[[row]] for k, v in detection.threshold.items()},
-                     contraction={k: v[[row]] for k, v in detection.contraction.items()},
-                     evidence={k: v[[row]] for k, v in detection.evidence.items()},
-                     side_evidence={k: v[[row]] for k, v in detection.side_evidence.items()})

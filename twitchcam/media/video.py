@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +24,11 @@ _PREFETCH_FRAMES = 8
 # OpenCV's read() fails alike at the end and on a damaged frame; this many failures in a row are taken for
 # the end. Bridges ~10 s of damage at 30 fps; at the real end a failing read costs microseconds.
 _MAX_DAMAGED_RUN = 300
+
+
+FrameCallback = Callable[[int, int], None]
+"""Told (frames done, frames in the file) as a pass over a video goes on; the total is the container's count,
+an estimate, and 0 when unknown."""
 
 
 @dataclass(frozen=True)

@@ -21,14 +21,15 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from twitchcam.core.clinical import Movements
-from twitchcam.core.detect import REGIONS
+from twitchcam.core.clinical import Movements, region_movements
+from twitchcam.core.detect import REGIONS, Event
 from twitchcam.core.errors import OutputError
+from twitchcam.core.events import EventTable
 from twitchcam.media.face_track import OUTLINE_SLICES, FaceTrack
-from twitchcam.media.video import VideoReader, cv2
-from twitchcam.render.plots import SIDE_COLOURS
+from twitchcam.media.video import FrameCallback, VideoReader, cv2
+from twitchcam.render.style import SIDE_BGR
+from twitchcam.store.results import Analysis
 
 ANNOTATED_FILE = "annotated.webm"
 MAX_LONG_SIDE_PX = 1280  # larger videos are scaled down: the annotations stay readable, encoding stays fast
@@ -39,30 +40,20 @@ ENCODER_OPTIONS = {"deadline": "realtime", "cpu-used": "16", "crf": "30", "b": "
 BAR_FULL_SCALE = {"eye": 1.0, "brow": 0.06, "cheek": 0.06, "mouth": 0.06}
 
 
-def _bgr(hex_colour: str) -> tuple[int, int, int]:
-    value = hex_colour.lstrip("#")
-    r, g, b = (int(value[i : i + 2], 16) for i in (0, 2, 4))
-    return b, g, r
-
-
-SIDE_BGR = {side: _bgr(colour) for side, colour in SIDE_COLOURS.items()}
-
-
-def annotate_analysis(video: str | os.PathLike, out_dir: str | os.PathLike, events: pd.DataFrame,
-                      frames: pd.DataFrame, summary: dict, track: FaceTrack, *, progress: bool = False) -> Path:
+def annotate_analysis(video: str | os.PathLike, out_dir: str | os.PathLike, analysis: Analysis, track: FaceTrack,
+                      *, progress: bool = False, on_frame: FrameCallback | None = None) -> Path:
     """Write `out_dir`/annotated.webm for an analysis whose outlines `track` recorded."""
-    from twitchcam.core.clinical import parameters_from_summary, redetect, region_movements
-
-    movements = region_movements(frames, redetect(frames, parameters_from_summary(summary)))
-    overlay = Overlay(events=events, movements=movements, mirrored=bool(summary.get("mirrored", False)))
-    return write_annotated_video(video, Path(out_dir) / ANNOTATED_FILE, track, overlay, progress=progress)
+    overlay = Overlay(events=analysis.event_table, movements=region_movements(analysis.frames),
+                      mirrored=bool(analysis.summary.get("mirrored", False)))
+    return write_annotated_video(video, Path(out_dir) / ANNOTATED_FILE, track, overlay, progress=progress,
+                                 on_frame=on_frame)
 
 
 @dataclass(frozen=True)
 class Overlay:
     """Everything drawn over the video besides the image: events, movements and the mirrored flag."""
 
-    events: pd.DataFrame
+    events: EventTable
     movements: Movements
     mirrored: bool
 
@@ -74,10 +65,13 @@ def write_annotated_video(
     overlay: Overlay,
     *,
     progress: bool = False,
+    on_frame: FrameCallback | None = None,
 ) -> Path:
     """Decode `video` again and write the annotated copy to `out_path` (temporary name, then renamed).
 
     The copy has one frame per source frame, at the source's timestamps. `track` must hold outlines.
+    `progress`: a progress bar on stderr; `on_frame(done, total)`: called after each frame (total: the
+    container's frame count, 0 when unknown).
     Raises `VideoOpenError` if the video cannot be read, `OutputError` if the file cannot be written.
     """
     import av
@@ -109,6 +103,8 @@ def write_annotated_video(
                         container.mux(stream.encode(video_frame))
                         if bar is not None:
                             bar.update(1)
+                        if on_frame is not None:
+                            on_frame(frame.index + 1, reader.info.frame_count)
                     container.mux(stream.encode(None))
             finally:
                 if bar is not None:
@@ -147,7 +143,7 @@ class _TrackPainter:
         self.track, self.overlay = track, overlay
         self.size = (width, height)
         self.painter = Painter(width, height, mirrored=overlay.mirrored, scale=(width / src_w, height / src_h))
-        self.events = list(overlay.events.itertuples())
+        self.events = list(enumerate(overlay.events, start=1))
 
     def draw(self, index: int, t_s: float, image: np.ndarray) -> np.ndarray:
         # Decoded frames are not reused by the reader, so drawing happens in place (no copy).
@@ -159,7 +155,7 @@ class _TrackPainter:
             values = by_region[region, side]
             return float(values[index]) if index < len(values) else float("nan")
 
-        active = [e for e in self.events if e.start_s <= t_s < e.end_s]
+        active = [(n, e) for n, e in self.events if e.start_s <= t_s < e.end_s]
         self.painter.paint(image, self.track.frame_points(index), movement, active, t_s)
         return image
 
@@ -179,11 +175,11 @@ class Painter:
         self.sprites: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     def paint(self, image: np.ndarray, points: np.ndarray | None, movement: Callable[[str, str], float],
-              active: Sequence, t_s: float) -> None:
+              active: Sequence[tuple[int | None, Event]], t_s: float) -> None:
         """Draw in place. `points`: outline points (`face_track.OUTLINE_SLICES`) or None without a face;
-        `movement(region, side)`: the bar values; `active`: events (with `event_id`, `side`, `regions` joined
-        by ';', `kind`) under way."""
-        involved = {(e.side, r) for e in active for r in str(e.regions).split(";")}
+        `movement(region, side)`: the bar values; `active`: the events under way, each with its number (None
+        while live and not yet final)."""
+        involved = {(e.side, r) for _, e in active for r in e.regions}
         if points is not None:
             self._outlines(image, points, involved)
         self._bars(image, movement)
@@ -225,15 +221,15 @@ class Painter:
                     cv2.rectangle(image, (x, base - int(level * bar_h)), (x + bar_w, base), SIDE_BGR[side], -1)
                 self.text(image, region[0].upper(), (x + 1, base + int(13 * u)), 0.38, (235, 235, 235))
 
-    def _banner(self, image: np.ndarray, active: list) -> None:
+    def _banner(self, image: np.ndarray, active: Sequence[tuple[int | None, Event]]) -> None:
         u = self.unit
         width = image.shape[1]
         row_h = int(26 * u)
-        for k, event in enumerate(active):
+        for k, (number, event) in enumerate(active):
             y0 = k * row_h
             cv2.rectangle(image, (0, y0), (width, y0 + row_h), SIDE_BGR[event.side], -1)
-            number = f" #{event.event_id}" if event.event_id != "" else ""  # live: not numbered until final
-            text = f"{event.side.upper()} spasm{number}: {str(event.regions).replace(';', ', ')} ({event.kind})"
+            label = f" #{number}" if number is not None else ""
+            text = f"{event.side.upper()} spasm{label}: {', '.join(event.regions)} ({event.kind})"
             self.text(image, text, (int(8 * u), y0 + int(18 * u)), 0.55, (255, 255, 255), outline=False)
 
     def _clock(self, image: np.ndarray, t_s: float) -> None:

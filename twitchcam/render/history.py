@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from twitchcam.core.errors import UsageError
-from twitchcam.render.plots import SIDE_COLOURS
+from twitchcam.render.style import SIDE_COLOURS
 from twitchcam.store.results import replace_file
 
 BOTOX_ONSET = timedelta(days=3)

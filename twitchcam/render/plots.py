@@ -12,17 +12,16 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator, MultipleLocator
 
 from twitchcam.core.clinical import Movements
-from twitchcam.core.detect import REGIONS
+from twitchcam.core.detect import REGIONS, Event
+from twitchcam.core.events import EventTable
+from twitchcam.render.style import SIDE_COLOURS, SIDE_LABELS
 
-SIDE_COLOURS = {"left": "#D55E00", "right": "#0072B2"}
-SIDE_LABELS = {"left": "subject's left", "right": "subject's right"}
 REGION_TITLES = {"eye": "Eye", "brow": "Brow", "cheek": "Cheek", "mouth": "Mouth"}
 REGION_UNITS = {
     "eye": "closed, % of\nopen eye",
@@ -77,13 +76,14 @@ def set_time_axis(ax: Axes, span_s: float, clip_s: float) -> None:
         else f"{int(x // 60)}:{int(round(x % 60)):02d}"))
 
 
-def _events_in(events: pd.DataFrame, start_s: float, end_s: float) -> pd.DataFrame:
-    return events[(events["end_s"] > start_s) & (events["start_s"] < end_s)]
+def _events_in(events: EventTable, start_s: float, end_s: float) -> list[tuple[int, Event]]:
+    """(event number from 1, event) of the events that overlap [start_s, end_s]."""
+    return [(i + 1, e) for i, e in enumerate(events) if e.end_s > start_s and e.start_s < end_s]
 
 
 def plot_region(
     movements: Movements,
-    events: pd.DataFrame,
+    events: EventTable,
     region: str,
     *,
     ax: Axes | None = None,
@@ -94,7 +94,7 @@ def plot_region(
     """One region's left and right movement over [start_s, end_s], events shaded in their side's colour.
 
     Events that involve this region are shaded strongly, other events faintly (so the rows show where each
-    spasm was). `events` has the columns of events.csv. `clip_s`: the whole clip's length (default: the
+    spasm was). `clip_s`: the whole clip's length (default: the
     span shown), which decides between seconds and m:ss on the time axis.
     """
     if ax is None:
@@ -112,8 +112,8 @@ def plot_region(
                                  label=SIDE_LABELS[side], solid_joinstyle="round")
     spans = []
     min_width = MIN_SPAN_FRACTION * (end_s - start_s)
-    for row in _events_in(events, start_s, end_s).itertuples():
-        involved = region in str(row.regions).split(";")
+    for _, row in _events_in(events, start_s, end_s):
+        involved = region in row.regions
         width = max(row.end_s - row.start_s, min_width)
         spans.append(ax.axvspan(row.start_s, row.start_s + width, color=SIDE_COLOURS[row.side],
                                 alpha=0.30 if involved else 0.08, linewidth=0, zorder=0))
@@ -146,7 +146,7 @@ def _set_ylim(ax: Axes, region: str, series: list[np.ndarray]) -> None:
 
 def plot_timeline(
     movements: Movements,
-    events: pd.DataFrame,
+    events: EventTable,
     *,
     start_s: float | None = None,
     end_s: float | None = None,
@@ -170,12 +170,12 @@ def plot_timeline(
     axes[-1].set_xlabel("time (m:ss)" if long_clip else "time (s)", fontsize=8)
     top = axes[0]
     last_label = -np.inf
-    for row in _events_in(events, start_s, end_s).itertuples():
+    for number, row in _events_in(events, start_s, end_s):
         centre = (row.start_s + row.end_s) / 2
         if centre - last_label < LABEL_GAP_FRACTION * (end_s - start_s):
             continue  # too close to the previous number to be read; the event table lists every event
         last_label = centre
-        top.annotate(f"{row.event_id}", xy=(centre, 1.0), xycoords=("data", "axes fraction"),
+        top.annotate(f"{number}", xy=(centre, 1.0), xycoords=("data", "axes fraction"),
                      xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=7,
                      color=SIDE_COLOURS[row.side], fontweight="bold", annotation_clip=True)
     handles = [rows["eye"].lines["left"], rows["eye"].lines["right"]]
@@ -187,7 +187,7 @@ def plot_timeline(
     return TimelinePlot(fig=fig, rows=rows)
 
 
-def plot_overview(events: pd.DataFrame, duration_s: float, *, ax: Axes | None = None) -> dict:
+def plot_overview(events: EventTable, duration_s: float, *, ax: Axes | None = None) -> dict:
     """The whole recording in one strip: each spasm as a mark in its side's row (left above, right below).
 
     Returns {'ax': ax, 'marks': [...]}.
@@ -197,7 +197,7 @@ def plot_overview(events: pd.DataFrame, duration_s: float, *, ax: Axes | None = 
     marks = []
     min_width = MIN_SPAN_FRACTION * 2 * max(duration_s, 1e-3)
     rows = {"left": 1, "right": 0}
-    for row in events.itertuples():
+    for row in events:
         width = max(row.end_s - row.start_s, min_width)
         marks.append(ax.broken_barh([(row.start_s, width)], (rows[row.side] - 0.35, 0.7),
                                     facecolors=SIDE_COLOURS[row.side]))
@@ -214,7 +214,7 @@ def plot_overview(events: pd.DataFrame, duration_s: float, *, ax: Axes | None = 
     return {"ax": ax, "marks": marks}
 
 
-def plot_rate(events: pd.DataFrame, duration_s: float, *, bin_s: float = 60.0, ax: Axes | None = None) -> dict:
+def plot_rate(events: EventTable, duration_s: float, *, bin_s: float = 60.0, ax: Axes | None = None) -> dict:
     """Spasms per minute in consecutive `bin_s` bins, stacked by side: the trend over a long recording.
 
     Returns {'ax': ax, 'bars': {side: BarContainer}}. A last, partial bin is scaled to a per-minute rate.
@@ -227,7 +227,7 @@ def plot_rate(events: pd.DataFrame, duration_s: float, *, bin_s: float = 60.0, a
     bottom = np.zeros(n_bins)
     bars = {}
     for side in ("left", "right"):
-        counts, _ = np.histogram(events.loc[events["side"] == side, "start_s"], bins=edges)
+        counts, _ = np.histogram(events.onset_s[events.side == side], bins=edges)
         rate = counts / np.maximum(widths, 1e-9) * 60
         bars[side] = ax.bar(edges[:-1], rate, width=widths * 0.9, align="edge", bottom=bottom,
                             color=SIDE_COLOURS[side], label=SIDE_LABELS[side])
@@ -262,7 +262,7 @@ def _format_time(seconds: float, clip_s: float) -> str:
     return f"{whole // 60}:{whole % 60:02d}"
 
 
-def overview_figure(events: pd.DataFrame, duration_s: float, *, dpi: float = 110) -> Figure:
+def overview_figure(events: EventTable, duration_s: float, *, dpi: float = 110) -> Figure:
     """Every spasm of a long recording by side, and spasms per minute over time (from 3 minutes on)."""
     with_rate = duration_s >= 180
     fig = new_figure(10, 2.6 if with_rate else 1.3, dpi)
@@ -285,7 +285,7 @@ def figure_rgb(fig: Figure) -> np.ndarray:
     return np.asarray(fig.canvas.buffer_rgba())[:, :, :3].copy()
 
 
-def timeline_images(movements: Movements, events: pd.DataFrame, duration_s: float, *, dpi: float = 110
+def timeline_images(movements: Movements, events: EventTable, duration_s: float, *, dpi: float = 110
                     ) -> list[np.ndarray]:
     """RGB images of the timeline: an overview first when there are several pages, then each page."""
     images = []

@@ -7,9 +7,9 @@ half-written report.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,25 +18,25 @@ import numpy as np
 import pandas as pd
 
 from twitchcam import __version__
-from twitchcam.core.blinks import CLOSED_FRACTION, MAX_BLINK_S, ONE_EYE_RATIO
 from twitchcam.core.clinical import (
-    SIDES,
     ClinicalMeasures,
-    brow_lift_per_event,
     clinical_measures,
     event_strengths,
     parameters_from_summary,
     quiet_frames,
-    redetect,
     region_movements,
 )
 from twitchcam.core.detect import other_side
 from twitchcam.core.errors import UsageError, VideoOpenError
+from twitchcam.core.events import SIDES, EventTable
+from twitchcam.core.parameters import DetectionParameters
 from twitchcam.core.severity import estimate_scales
 from twitchcam.media.face_track import FaceTrack
 from twitchcam.render import report_html as h
-from twitchcam.render.plots import SIDE_COLOURS, png_bytes, stack_images, timeline_images, timeline_pages
-from twitchcam.store.results import EVENTS_FILE, FRAMES_FILE, SUMMARY_FILE, replace_file
+from twitchcam.render.plots import png_bytes, stack_images, timeline_images, timeline_pages
+from twitchcam.render.report_html import EarlierSession
+from twitchcam.render.style import SIDE_COLOURS
+from twitchcam.store.results import EVENTS_FILE, FRAMES_FILE, SUMMARY_FILE, Analysis, replace_file
 
 REPORT_FILE = "report.html"
 TIMELINE_FILE = "timeline.png"
@@ -53,88 +53,73 @@ class ReportResult:
     notes: list[str] = field(default_factory=list)
 
 
-def load_results(out_dir: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """events.csv, frames.csv and summary.json of a results folder. Raises `UsageError` when one is missing."""
-    folder = Path(out_dir)
-    if not folder.is_dir():
-        raise UsageError(f"not a results folder: {folder}")
-    missing = [name for name in (EVENTS_FILE, FRAMES_FILE, SUMMARY_FILE) if not (folder / name).is_file()]
-    if missing:
-        raise UsageError(f"{folder} has no {', '.join(missing)}: run `twitchcam analyze` first")
-    try:
-        events = pd.read_csv(folder / EVENTS_FILE)
-        frames = pd.read_csv(folder / FRAMES_FILE)
-        summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError, pd.errors.ParserError) as err:
-        raise UsageError(f"cannot read the results in {folder}: {err}") from err
-    for column in ("face", "usable", "head_turned"):
-        if column in frames and frames[column].dtype != bool:
-            frames[column] = frames[column].astype(str).str.lower().eq("true")
-    return events, frames, summary
-
-
-def report_folder(out_dir: str | os.PathLike, *, video: str | os.PathLike | None = None) -> ReportResult:
+def report_folder(out_dir: str | os.PathLike, *, video: str | os.PathLike | None = None, label: str | None = None,
+                  earlier: Sequence[EarlierSession] | None = None) -> ReportResult:
     """Write report.html and timeline.png into an existing results folder.
 
     The video (for thumbnails) is `video` when given, else summary.json's `video`, looked for as recorded
     and beside the folder. Without it the report is still written, without thumbnails, and says so.
     """
     folder = Path(out_dir)
-    events, frames, summary = load_results(folder)
+    analysis = Analysis.read(folder)
     if video is not None and not Path(video).is_file():
         raise UsageError(f"video not found: {video}")
     from twitchcam.render.thumbnails import find_video
 
-    found = Path(video) if video is not None else find_video(summary.get("video"), folder)
-    return write_report(folder, events, frames, summary, video=found)
+    found = Path(video) if video is not None else find_video(analysis.summary.get("video"), folder)
+    return write_report(folder, analysis, video=found, label=label, earlier=earlier)
 
 
 def write_report(
     out_dir: str | os.PathLike,
-    events: pd.DataFrame,
-    frames: pd.DataFrame,
-    summary: dict,
+    analysis: Analysis,
     *,
     video: str | os.PathLike | None = None,
     track: FaceTrack | None = None,
+    label: str | None = None,
+    earlier: Sequence[EarlierSession] | None = None,
 ) -> ReportResult:
-    """Write report.html and timeline.png into `out_dir` from the analysis tables (see `twitchcam.store.results`).
+    """Write report.html and timeline.png into `out_dir` from an analysis (see `twitchcam.store.results`).
 
     `video`: the analysed file, for the thumbnails (None: no thumbnails, and the report says why).
     `track`: face boxes recorded during the analysis, to crop thumbnails around the face.
+    `label`: the patient or visit, for the first-page summary. `earlier`: the patient's earlier sessions (e.g.
+    `EarlierSession.from_diary(diary.sessions())`), for its trend; None: "no earlier sessions".
     """
     folder = Path(out_dir)
     notes: list[str] = []
+    events, frames, summary = analysis.event_table, analysis.frames, analysis.summary
     params = parameters_from_summary(summary)
-    detection = redetect(frames, params)
-    movements = region_movements(frames, detection)
+    movements = region_movements(frames)
     strengths = event_strengths(events, movements)
-    measures = clinical_measures(events, frames, summary, strengths)
+    duration = analysis.duration_s
+    measures = clinical_measures(events, frames, duration, strengths, params)
     t_s = frames["t_s"].to_numpy(dtype=np.float64)
-    step = float(np.median(np.diff(t_s))) if len(t_s) > 1 else 1 / 30
-    brow_lifts = brow_lift_per_event(events, detection, step)
-
-    duration = float(summary.get("duration_s") or (t_s[-1] + step if len(t_s) else 0.0))
     images = timeline_images(movements, events, duration)
     pngs = [png_bytes(im) for im in images]
 
     quiet = quiet_frames(frames, movements, events, measures.blinks)
-    peak_frames = [int(frames["frame"].iloc[int(np.argmin(np.abs(t_s - p)))]) for p in events["peak_s"]]
+    peak_frames = [int(frames["frame"].iloc[int(np.argmin(np.abs(t_s - p)))]) for p in events.peak_s]
     jpegs, thumbs_note = _thumbnails(video, summary, frames, track, peak_frames, quiet, notes)
     rows = [
         h.EventRow(
-            event_id=int(r.event_id), start_s=float(r.start_s), end_s=float(r.end_s), duration_s=float(r.duration_s),
-            side=str(r.side), regions=str(r.regions).split(";"), kind=str(r.kind), peak_s=float(r.peak_s),
-            confidence=float(r.confidence), strength=strengths[i], brow_lift=brow_lifts[i],
-            peak_jpeg=jpegs.get(("peak", i)), quiet_jpeg=jpegs.get(("quiet", i)),
+            event_id=i + 1, start_s=e.start_s, end_s=e.end_s, duration_s=e.duration_s, side=e.side,
+            regions=list(e.regions), kind=e.kind, peak_s=e.peak_s, confidence=e.confidence, strength=strengths[i],
+            brow_lift=e.brow_lift, peak_jpeg=jpegs.get(("peak", i)), quiet_jpeg=jpegs.get(("quiet", i)),
             quiet_s=float(t_s[quiet[i]]) if 0 <= quiet[i] < len(t_s) else None,
         )
-        for i, r in enumerate(events.itertuples())
+        for i, e in enumerate(events)
     ]
     date = _recording_date(video)
+    usable_s = duration * float(summary.get("usable_fraction", 1.0))
+    estimates = estimate_scales(measures, usable_s=usable_s)
     page = h.render_page(
         version=__version__,
-        title=f"twitchcam report: {Path(str(summary.get('video', 'video'))).name}",
+        title=f"twitchcam report: {label + ' – ' if label else ''}{Path(str(summary.get('video', 'video'))).name}",
+        clinic_summary=h.clinic_summary(
+            label=label, clip_name=Path(str(summary.get("video", ""))).name or "(unknown video)", recorded=date,
+            duration_s=duration, usable_s=usable_s, summary=summary, measures=measures, estimates=estimates,
+            earlier=earlier, version=__version__),
         clip_name=Path(str(summary.get("video", ""))).name or "(unknown video)",
         clip_path=str(summary.get("video", "")),
         recording=h.recording_fields(_recording_fields(summary, frames, date, folder)),
@@ -143,10 +128,10 @@ def write_report(
         finding=h.finding_text(measures, _regions_text(events, measures)),
         face_map=h.face_map(_side_region_counts(events), len(events)),
         cards=h.cards(_cards(measures, summary)),
-        severity=h.severity_rows(estimate_scales(measures)),
+        severity=h.severity_rows(estimates),
         timeline=h.timeline_figures(pngs, len(timeline_pages(duration))),
         events=h.event_table(rows, thumbs_note),
-        method=_method(summary, summary.get("parameters") or params.as_dict(), folder),
+        method=_method(summary, params, folder),
         footer=h.join([f"Report made {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by twitchcam {__version__} "
                        f"from {EVENTS_FILE}, {FRAMES_FILE} and {SUMMARY_FILE} in {folder.resolve()}."]),
     )
@@ -236,19 +221,19 @@ def _recording_fields(summary: dict, frames: pd.DataFrame, date: str | None, fol
                           f"{summary.get('parameters', {}).get('max_head_turn_deg', 20):g}° of frontal)"),
         ("Face size", f"{iod:.0f} px between the eyes" if np.isfinite(iod) else "–"),
         ("Sides", "mirrored recording: sides swapped back" if mirrored else
-                  "as recorded: the subject's left is on the image's right"),
+                  "as recorded: the patient's left is on the image's right"),
     ]
 
 
-def _side_region_counts(events: pd.DataFrame) -> dict[tuple[str, str], int]:
+def _side_region_counts(events: EventTable) -> dict[tuple[str, str], int]:
     counts: dict[tuple[str, str], int] = {}
-    for row in events.itertuples():
-        for region in str(row.regions).split(";"):
-            counts[row.side, region] = counts.get((row.side, region), 0) + 1
+    for side, regions in zip(events.side, events.regions):
+        for region in regions:
+            counts[side, region] = counts.get((side, region), 0) + 1
     return counts
 
 
-def _regions_text(events: pd.DataFrame, m: ClinicalMeasures) -> str:
+def _regions_text(events: EventTable, m: ClinicalMeasures) -> str:
     if m.n_events == 0:
         return "none"
     parts = [f"{region} in {count} of {m.n_events}" for region, count in
@@ -264,12 +249,12 @@ def _cards(m: ClinicalMeasures, summary: dict) -> list[h.Card]:
     minutes = m.duration_s / 60 if m.duration_s > 0 else float("nan")
     blinks = m.blinks
     if side in SIDES:
-        narrowed_label, narrowed = f"{side} eye narrowed", h.pct(m.eye_narrowed[side], 1)
+        narrowed_label, narrowed = f"patient's {side} eye narrowed", h.pct(m.eye_narrowed[side], 1)
         other = other_side(side)
-        narrowed_detail = (f"of the usable time, closed beyond the {other} eye by more than the detection "
-                           f"threshold ({other} eye: {h.pct(m.eye_narrowed[other], 1)})")
+        narrowed_detail = (f"of the usable time, closed beyond the patient's {other} eye by more than the detection "
+                           f"threshold (patient's {other} eye: {h.pct(m.eye_narrowed[other], 1)})")
     else:
-        narrowed_label = "eye narrowed (left / right)"
+        narrowed_label = "eye narrowed (patient's left / patient's right)"
         narrowed = f"{h.pct(m.eye_narrowed['left'], 1)} / {h.pct(m.eye_narrowed['right'], 1)}"
         narrowed_detail = "of the usable time, each eye closed beyond the other by more than the detection threshold"
     strength_detail = (f"median {h.pct(m.median_eye_closure)} over spasms; normal blinks close ~80% here"
@@ -278,8 +263,8 @@ def _cards(m: ClinicalMeasures, summary: dict) -> list[h.Card]:
         h.Card("Spasms per minute", f"{n / minutes:.1f}" if n and minutes == minutes else "0",
                f"brief (< 1 s): {m.brief_per_min:.1f}/min ({m.n_brief}) · sustained (≥ 1 s): "
                f"{m.sustained_per_min:.1f}/min ({m.n_sustained})"),
-        h.Card("Affected side", side.capitalize() if side != "none" else "None",
-               f"left {by_side.get('left', 0)} · right {by_side.get('right', 0)} spasms"),
+        h.Card("Affected side", h.patient_side(side).capitalize() if side != "none" else "None",
+               f"patient's left {by_side.get('left', 0)} · patient's right {by_side.get('right', 0)} spasms"),
         h.Card("Time in spasm", h.pct(m.spasm_fraction, 1),
                f"{summary.get('spasm_time_s', 0.0):.1f} s of {h.length(m.duration_s)}"),
         h.Card(narrowed_label, narrowed, narrowed_detail),
@@ -293,28 +278,31 @@ def _cards(m: ClinicalMeasures, summary: dict) -> list[h.Card]:
         h.Card("Brow-lift sign", f"{m.brow_lift_events} of {n}" if n else "–",
                "spasms in which the same-side brow rose while the eye closed (typical of HFS)"),
         h.Card("Blinks", f"{blinks.both} both-eye",
-               f"one eye only: left {blinks.left_only}, right {blinks.right_only} · both-eye "
+               f"one eye only: patient's left {blinks.left_only}, patient's right {blinks.right_only} · both-eye "
                f"{blinks.both / minutes:.1f}/min" if minutes == minutes else ""),
     ]
 
 
-def _method(summary: dict, parameters: dict, folder: Path) -> h.Html:
-    p = parameters
+def _method(summary: dict, p: DetectionParameters, folder: Path) -> h.Html:
+    ratios = [100 * r for r in p.one_sided_ratio.values()]
     defs = [
-        ("Sides", "Always the subject's anatomical side. In an ordinary (unmirrored) video the subject's left is on "
-                  "the image's right; thumbnails are marked R and L."),
+        ("Sides", "Always the patient's own anatomical side, written \"patient's left\" and \"patient's right\". "
+                  "In an ordinary (unmirrored) video the patient's left is on the image's right; thumbnails are "
+                  "marked R and L for the patient's sides."),
         ("Spasm (event)", "A stretch in which one side of the face contracted and the other did not: the "
-                          "left-minus-right difference of eye, cheek or mouth movement exceeded "
-                          f"{p.get('threshold_sigmas', 5):g} robust standard deviations of this recording's own "
+                          "difference between the two sides' eye, cheek or mouth movement exceeded "
+                          f"{p.threshold_sigmas:g} robust standard deviations of this recording's own "
                           "noise (never less than a floor above landmark jitter), while the other side moved less "
-                          "than 40–60% as much. Jerks less than "
-                          f"{p.get('merge_gap_s', 0.5):g} s apart form one event. Blinks, smiles and speech move both "
+                          f"than {min(ratios):.0f}–{max(ratios):.0f}% as much. Jerks less than "
+                          f"{p.merge_gap_s:g} s apart form one event. Blinks, smiles and speech move both "
                           "sides and are not events."),
-        ("Brief / sustained", "Brief: shorter than 1 s; sustained: 1 s or longer (the split clinicians use)."),
-        ("Clonic / tonic", f"Tonic: a contraction held at least {p.get('tonic_min_s', 0.5):g} s; clonic: brief "
+        ("Brief / sustained", f"Brief: shorter than {p.brief_spasm_max_s:g} s; sustained: {p.brief_spasm_max_s:g} s "
+                              "or longer (the split clinicians use)."),
+        ("Clonic / tonic", f"Tonic: a contraction held at least {p.tonic_min_s:g} s; clonic: brief "
                            "jerks or a train of them."),
         ("Spasms per minute", "Events divided by the length of the recording in minutes."),
-        ("Affected side", "The side with at least 80% of the events; 'both' otherwise."),
+        ("Affected side", f"The side with at least {100 * p.affected_side_share:.0f}% of the events; 'both' "
+                          "otherwise."),
         ("Time in spasm", "Total time covered by events, as a share of the recording."),
         ("Eye narrowed", "Share of usable frames in which that eye was closed more than the other eye by at least the "
                          "eye detection threshold (bilateral blinks therefore do not count)."),
@@ -325,21 +313,23 @@ def _method(summary: dict, parameters: dict, folder: Path) -> h.Html:
                            "percentage of the distance between the eye centres."),
         ("Confidence", "0–1: how far above threshold, how one-sided, and how much of the event the face was "
                        "measurable."),
-        ("Regions and spread", "Eye, brow, cheek, mouth; another region joins an event when its own left-right "
-                               "difference passes its threshold during it. Spread beyond the eye: the cheek or mouth "
-                               "moved with the eye."),
+        ("Regions and spread", "Eye, brow, cheek, mouth; another region joins an event when its own difference "
+                               "between the sides passes its threshold during it. Spread beyond the eye: the cheek "
+                               "or mouth moved with the eye."),
         ("Brow-lift sign", "The same-side brow rose while the eye closed (the 'other Babinski sign', typical of "
                            "HFS and absent in blepharospasm)."),
-        ("Blinks", f"Closures of at least {100 * CLOSED_FRACTION:.0f}% of the resting opening lasting up to "
-                   f"{MAX_BLINK_S:g} s. Both-eye when the less-closed eye closed at least "
-                   f"{100 * ONE_EYE_RATIO:.0f}% as much as the other; one-eye otherwise. One-eye blinks are "
+        ("Blinks", f"Closures of at least {100 * p.blink_closed_fraction:.0f}% of the resting opening lasting up "
+                   f"to {p.blink_max_s:g} s. Both-eye when the less-closed eye closed at least "
+                   f"{100 * p.blink_one_eye_ratio:.0f}% as much as the other; one-eye otherwise. One-eye blinks are "
                    "often the spasms themselves."),
         ("Timeline", "Lines: each side's movement from its own resting position (running median of the last "
-                     f"{p.get('baseline_window_s', 15):g} s). Eye: % of the opening closed; brow, cheek, mouth: % of "
+                     f"{p.baseline_window_s:g} s). Eye: % of the opening closed; brow, cheek, mouth: % of "
                      "the eye-to-eye distance, up = contracting."),
         ("Thumbnails", "The face at each event's peak, and the same crop at a nearby moment with no event, no blink "
-                       "and the least left-right difference."),
-        ("Severity estimates", "Computed by the rules shown beside them; not a clinical rating."),
+                       "and the least difference between the sides."),
+        ("Severity estimates", "Computed by the rules shown beside them; not a clinical rating. Given only from at "
+                               "least 3 minutes of usable video (shorter: too short to grade). They rate what "
+                               "video shows (frequency, intensity, spread), never disability."),
     ]
     if (folder / "annotated.webm").is_file():
         defs.append(("annotated.webm (in this folder)", "The video with each side's outlines, per-side bars (E eye "
@@ -354,7 +344,7 @@ def _method(summary: dict, parameters: dict, folder: Path) -> h.Html:
     return h.join([
         h.tag("h3", "How to read each number"), h.definitions(defs),
         h.tag("h3", "Software and model"), h.definitions([(k, v) for k, v in software]),
-        h.tag("h3", "Detection parameters (from summary.json)"), h.parameter_table(parameters),
+        h.tag("h3", "Detection parameters (from summary.json)"), h.parameter_table(p.as_dict()),
         h.tag("p", "Not a diagnosis: twitchcam cannot tell hemifacial spasm from other causes of one-sided movement "
                    "(a wink, a smirk, facial palsy, tics). Diagnosis needs a clinician, and usually MRI and EMG.",
               class_="small"),

@@ -49,15 +49,11 @@ def protocol_markers(name: str) -> list[tuple[float, str]]:
 
 def add_job(diary_path: Path, job: Job, results: Path) -> int:
     """Store the finished `job` (its results folder `results`) as a diary session; returns the session id."""
-    import pandas as pd
-
     from twitchcam.store.diary import Diary
-    from twitchcam.store.results import EVENTS_FILE, FRAMES_FILE, SUMMARY_FILE
+    from twitchcam.store.results import Analysis
 
-    summary = json.loads((results / SUMMARY_FILE).read_text(encoding="utf-8"))
-    events = pd.read_csv(results / EVENTS_FILE)
-    frames = pd.read_csv(results / FRAMES_FILE)
-    frames["face"] = frames["face"].astype(bool)
+    analysis = Analysis.read(results)
+    summary = analysis.summary
     # A recording ends when it is uploaded: it started its length before the job was made.
     started = job.created - (float(summary.get("duration_s", 0.0)) if job.recorded else 0.0)
     duration = float(summary.get("duration_s", 0.0))
@@ -65,9 +61,8 @@ def add_job(diary_path: Path, job: Job, results: Path) -> int:
     source = RECORDED_SOURCE if job.recorded else f"{UPLOAD_SOURCE}: {job.name}"
     with Diary(diary_path) as book:
         return book.add_session(
-            started_at=datetime.fromtimestamp(started).astimezone(), summary=summary, events=events, frames=frames,
-            markers=markers, source=source, protocol=job.protocol or None,
-            note=_joined(job.label, job.note) or None)
+            started_at=datetime.fromtimestamp(started).astimezone(), analysis=analysis, markers=markers,
+            source=source, protocol=job.protocol or None, note=_joined(job.label, job.note) or None)
 
 
 def _joined(label: str, note: str) -> str:

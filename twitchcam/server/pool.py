@@ -12,7 +12,6 @@ server process disappears (even after `kill -9`), so no orphan keeps writing int
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import multiprocessing
 import os
@@ -28,20 +27,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from twitchcam.run.folder import ANALYSING, WRITING_REPORT, WRITING_VIDEO, ProgressCallback
+from twitchcam.run.processes import SPAWN, die_with_parent
 from twitchcam.server.files import make_private, remove_server_paths
 from twitchcam.server.jobs import Job, JobStore
 from twitchcam.server.settings import ServerSettings
-
-ProgressCallback = Callable[[str, int, int], None]
-"""progress(stage, done, total): a job's stage and its own progress (total 0 when unknown)."""
 
 log = logging.getLogger(__name__)
 
 RESULTS_DIR = "results"
 STAGING_DIR = "results.partial"
-ANALYSING, WRITING_VIDEO, WRITING_REPORT = "analysing", "writing the annotated video", "writing the report"
 STEPS = (ANALYSING, WRITING_VIDEO, WRITING_REPORT)
-"""The stages of a job, in the order `run_task` runs them (the names `run.folder` gives them)."""
+"""The stages of a job, in the order `run.folder.analyse_into_folder` runs them."""
 STAGE_SHARES = {ANALYSING: (0.0, 0.72), WRITING_VIDEO: (0.72, 0.20), WRITING_REPORT: (0.92, 0.08)}
 """(start, share) of the overall bar per stage: roughly the time each takes for a 30 fps 480p clip on 2 cores."""
 PROGRESS_EVERY_FRAMES = 10
@@ -78,7 +75,7 @@ class Task:
 def _worker_main(model: str, inbox, outbox, parent_pid: int) -> None:
     """Load the model once, then run tasks from `inbox` until it yields None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group; the server stops us itself
-    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+    die_with_parent(parent_pid)
     from twitchcam.run.batch.worker import landmarker_for
 
     landmarker = landmarker_for(model)
@@ -90,41 +87,20 @@ def _worker_main(model: str, inbox, outbox, parent_pid: int) -> None:
             outbox.put(("failed", task.job_id, task.attempt, _reason(err, task), advice_for(err)))
 
 
-def _exit_with_parent(parent_pid: int) -> None:
-    while True:
-        time.sleep(0.5)
-        if os.getppid() != parent_pid:
-            os._exit(1)
-
-
 def run_task(task: Task, landmarker, progress: ProgressCallback) -> dict:
     """Analyse the job's video into `<job>/results/` (all or nothing) and return its summary.
 
     `progress(stage, done, total)` is told as the work goes on: `ANALYSING` frame by frame, then
     `WRITING_VIDEO`, then `WRITING_REPORT` (0 of 1, then 1 of 1)."""
-    from twitchcam.media.face_track import FaceTrackRecorder
-    from twitchcam.render.annotate import annotate_analysis
-    from twitchcam.render.report import write_report
-    from twitchcam.run.pipeline import analyze
+    from twitchcam.run.folder import analyse_into_folder
 
     job_dir = Path(task.job_dir)
-    video = job_dir / task.input_name
     staging = job_dir / STAGING_DIR
     shutil.rmtree(staging, ignore_errors=True)
-    counter = _FrameCounter(progress)
     try:
-        with FaceTrackRecorder(outlines=True) as recorder:
-            result = analyze(video, out=staging, mirrored=task.mirrored, landmarker=landmarker,
-                             frame_hooks=(counter, recorder))
-            _name_the_recording(result.summary, task.display_name, staging)
-            n_frames = len(result.frames)
-            with recorder.finish() as track:
-                progress(WRITING_VIDEO, 0, n_frames)
-                annotate_analysis(str(video), staging, result.events, result.frames, result.summary, track)
-                progress(WRITING_VIDEO, n_frames, n_frames)
-                progress(WRITING_REPORT, 0, 1)
-                write_report(staging, result.events, result.frames, result.summary, video=str(video), track=track)
-                progress(WRITING_REPORT, 1, 1)
+        result = analyse_into_folder(job_dir / task.input_name, staging, report=True, annotate=True,
+                                     mirrored=task.mirrored, landmarker=landmarker,
+                                     recording_name=task.display_name, on_progress=progress)
         remove_server_paths(staging, job_dir)  # the report names its folder: here a server path with the job id
         make_private(staging)  # 0700/0600 even when this process's umask is looser
         results = job_dir / RESULTS_DIR
@@ -132,26 +108,7 @@ def run_task(task: Task, landmarker, progress: ProgressCallback) -> dict:
         os.replace(staging, results)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return result.summary
-
-
-def _name_the_recording(summary: dict, name: str, folder: Path) -> None:
-    """The report and summary.json name the upload as the clinician knows it, not the server's input path."""
-    from twitchcam.store.results import SUMMARY_FILE
-
-    summary["video"] = name
-    (folder / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
-
-
-class _FrameCounter:
-    """Frame hook that tells `progress` the frames analysed so far (the container's count comes later)."""
-
-    def __init__(self, progress: ProgressCallback):
-        self.progress, self.done = progress, 0
-
-    def __call__(self, frame, observation) -> None:
-        self.done += 1
-        self.progress(ANALYSING, self.done, 0)
+    return result.analysis.summary
 
 
 class StageProgress:
@@ -243,7 +200,7 @@ class WorkerPool:
         """`on_done(job_id)` runs in the pool's thread once a job's success is recorded (e.g. to add it to the
         diary)."""
         self.settings, self.store, self.on_done = settings, store, on_done
-        self._context = multiprocessing.get_context("spawn")
+        self._context = SPAWN
         self._outbox = self._context.Queue()
         self._workers: list[_Worker] = []
         self._outcomes: deque[tuple[str, int, dict | None, str | None, str | None]] = deque()

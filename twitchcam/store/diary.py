@@ -1,7 +1,7 @@
 """The patient's private diary: live sessions and treatments in one SQLite file in the user's data folder.
 
-Sessions keep their events, markers, summary and per-frame measurements (numbers derived from the face
-landmarks, enough to re-run the detector later), never pictures: a video is kept only when the patient asks
+Sessions keep their analysis whole (events, summary and frames.csv: numbers derived from the face landmarks),
+and their markers, never pictures: a video is kept only when the patient asks
 (`live --save-video`), as a separate file next to the diary. The folder and file are readable by their owner
 only. Each session is stored in one transaction, so an interrupted save leaves no half session.
 """
@@ -20,13 +20,14 @@ from pathlib import Path
 import pandas as pd
 
 from twitchcam.core.errors import OutputError, UsageError
+from twitchcam.core.events import EVENT_COLUMNS, EventTable
 from twitchcam.media.frame_table import MEASURED_COLUMNS
-from twitchcam.media.video import VideoInfo
-from twitchcam.store.results import EVENT_COLUMNS, Analysis
+from twitchcam.store.results import Analysis, parse_frames
 
 TREATMENTS = ("botox", "surgery", "medication", "other")
 """botox: botulinum toxin injections; surgery: microvascular decompression; medication: e.g. carbamazepine."""
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""1: events without frame numbers and brow-lift, frames with the measured columns only. 2: the whole analysis."""
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY,
@@ -47,7 +48,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 CREATE TABLE IF NOT EXISTS events (
     session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
     event_id INTEGER NOT NULL, start_s REAL, end_s REAL, duration_s REAL, side TEXT, regions TEXT, kind TEXT,
-    peak_s REAL, peak_asymmetry REAL, confidence REAL,
+    peak_s REAL, peak_asymmetry REAL, confidence REAL, start_frame INTEGER, end_frame INTEGER, brow_lift INTEGER,
     PRIMARY KEY (session_id, event_id)
 );
 CREATE TABLE IF NOT EXISTS markers (
@@ -57,7 +58,7 @@ CREATE TABLE IF NOT EXISTS markers (
 );
 CREATE TABLE IF NOT EXISTS session_frames (
     session_id INTEGER PRIMARY KEY REFERENCES sessions(id) ON DELETE CASCADE,
-    frames_csv_gz BLOB NOT NULL         -- frames.csv's measured columns, gzip-compressed
+    frames_csv_gz BLOB NOT NULL         -- frames.csv, gzip-compressed (version 1: its measured columns)
 );
 CREATE TABLE IF NOT EXISTS treatments (
     id INTEGER PRIMARY KEY,
@@ -77,6 +78,18 @@ def default_diary_path() -> Path:
     from platformdirs import user_data_path
 
     return user_data_path("twitchcam", appauthor=False) / "diary.sqlite3"
+
+
+@dataclass(frozen=True)
+class _Recording:
+    """The video details a version-1 session's summary kept (what `core.analysis` reads of a `VideoInfo`)."""
+
+    path: Path
+    width: int
+    height: int
+    fps: float
+    rotation_deg: int
+    duration_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,9 @@ class Diary:
                 raise UsageError(f"{self.path} was written by a newer twitchcam (diary version {version})")
             with self._db:
                 self._db.executescript(_SCHEMA)
+                if 0 < version < 2:  # a version-1 diary: its events gain the new columns (empty for old sessions)
+                    for column in ("start_frame INTEGER", "end_frame INTEGER", "brow_lift INTEGER"):
+                        self._db.execute(f"ALTER TABLE events ADD COLUMN {column}")
                 self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except sqlite3.DatabaseError as err:
             raise UsageError(f"cannot open the diary {self.path}: {err}") from err
@@ -123,11 +139,12 @@ class Diary:
     def close(self) -> None:
         self._db.close()
 
-    def add_session(self, *, started_at: datetime, summary: dict, events: pd.DataFrame, frames: pd.DataFrame,
-                    markers: list[tuple[float, str]], source: str, protocol: str | None = None,
-                    note: str | None = None, video_file: str | None = None) -> int:
+    def add_session(self, *, started_at: datetime, analysis: Analysis, markers: list[tuple[float, str]],
+                    source: str, protocol: str | None = None, note: str | None = None,
+                    video_file: str | None = None) -> int:
         """Store one finished session with everything that belongs to it; returns its id."""
-        frames_csv = frames.loc[:, list(FRAME_COLUMNS)].to_csv(index=False, float_format="%.10g").encode()
+        summary, frames, events = analysis.summary, analysis.frames, analysis.events
+        frames_csv = frames.to_csv(index=False).encode()
         try:
             with self._db:
                 cursor = self._db.execute(
@@ -142,7 +159,8 @@ class Diary:
                 self._db.executemany(
                     f"INSERT INTO events (session_id, {', '.join(EVENT_COLUMNS)})"
                     f" VALUES (?{', ?' * len(EVENT_COLUMNS)})",
-                    [(session_id, *row) for row in events.loc[:, list(EVENT_COLUMNS)].itertuples(index=False)])
+                    [(session_id, *(v.item() if hasattr(v, "item") else v for v in row))
+                     for row in events.loc[:, list(EVENT_COLUMNS)].itertuples(index=False)])
                 self._db.executemany("INSERT INTO markers (session_id, t_s, label) VALUES (?, ?, ?)",
                                      [(session_id, t, label) for t, label in markers])
                 self._db.execute("INSERT INTO session_frames (session_id, frames_csv_gz) VALUES (?, ?)",
@@ -170,37 +188,49 @@ class Diary:
         return pd.read_sql_query("SELECT id, date, kind, side, note FROM treatments ORDER BY date, id", self._db)
 
     def events(self, session_id: int) -> pd.DataFrame:
-        """The session's events, as its events.csv would be."""
-        return pd.read_sql_query(
+        """The session's events, as its events.csv would be (sessions of a version-1 diary lack the last three
+        columns' values)."""
+        events = pd.read_sql_query(
             f"SELECT {', '.join(EVENT_COLUMNS)} FROM events WHERE session_id = ? ORDER BY event_id", self._db,
             params=(session_id,))
+        if events["brow_lift"].notna().all():
+            events["brow_lift"] = events["brow_lift"].astype(bool)
+        return events
 
     def markers(self, session_id: int) -> pd.DataFrame:
         return pd.read_sql_query("SELECT t_s, label FROM markers WHERE session_id = ? ORDER BY t_s", self._db,
                                  params=(session_id,))
 
     def frames(self, session_id: int) -> pd.DataFrame:
-        """The session's per-frame measurements (the detector's input)."""
+        """The session's per-frame measurements (the detector's input: `FRAME_COLUMNS`)."""
+        return self._stored_frames(session_id).loc[:, list(FRAME_COLUMNS)]
+
+    def _stored_frames(self, session_id: int) -> pd.DataFrame:
         row = self._db.execute("SELECT frames_csv_gz FROM session_frames WHERE session_id = ?",
                                (session_id,)).fetchone()
         if row is None:
             raise UsageError(f"no session {session_id} in {self.path}")
-        return pd.read_csv(io.BytesIO(gzip.decompress(row[0])))
+        return parse_frames(pd.read_csv(io.BytesIO(gzip.decompress(row[0]))))
 
     def analysis(self, session_id: int) -> Analysis:
-        """The session as `analyze` results (events.csv, frames.csv, summary.json), re-derived from its stored
-        measurements with the parameters it was recorded with: what a doctor's report is made from."""
-        from twitchcam.core.clinical import parameters_from_summary
-        from twitchcam.run.pipeline import analyse_table
-
+        """The session as `analyze` results (events.csv, frames.csv, summary.json), as it was stored: what a
+        doctor's report is made from. A session of a version-1 diary, which kept only the measurements, is
+        analysed again with the parameters it was recorded with."""
         summary = self.summary(session_id)
-        info = VideoInfo(path=Path(summary["video"]), width=summary["width"], height=summary["height"],
-                         fps=summary["nominal_fps"], frame_count=0, rotation_deg=summary["rotation_deg"])
-        analysis = analyse_table(self.frames(session_id), info, summary["mirrored"],
-                                 parameters_from_summary(summary), summary["model_sha256"])
-        analysis.summary.update({key: summary[key] for key in ("video", "twitchcam_version", "quality_warnings",
-                                                               "eye_model_sha256") if key in summary})
-        return analysis
+        frames = self._stored_frames(session_id)
+        if "usable" in frames:
+            return Analysis(event_table=EventTable.from_frame(self.events(session_id)), frames=frames,
+                            summary=summary)
+        from twitchcam.core.analysis import analyse_frames
+        from twitchcam.core.clinical import parameters_from_summary
+
+        recording = _Recording(path=Path(summary["video"]), width=summary["width"], height=summary["height"],
+                               fps=summary["nominal_fps"], rotation_deg=summary["rotation_deg"])
+        frames, events, fresh = analyse_frames(frames, recording, summary["mirrored"],
+                                               parameters_from_summary(summary), summary["model_sha256"])
+        fresh.update({key: summary[key] for key in ("video", "twitchcam_version", "quality_warnings",
+                                                    "eye_model_sha256") if key in summary})
+        return Analysis(event_table=events, frames=frames, summary=fresh)
 
     def delete_session(self, session_id: int) -> None:
         """Remove a session and everything stored with it, its video too."""

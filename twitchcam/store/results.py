@@ -6,94 +6,45 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from twitchcam.core.clinical import BRIEF_SPASM_MAX_S
-from twitchcam.core.detect import REGIONS, Event
-from twitchcam.core.errors import OutputError
+from twitchcam.core.clinical import contraction_column
+from twitchcam.core.detect import Event
+from twitchcam.core.errors import OutputError, UsageError
+from twitchcam.core.events import EventTable
 
-EVENT_COLUMNS = (
-    "event_id", "start_s", "end_s", "duration_s", "side", "regions", "kind", "peak_s", "peak_asymmetry", "confidence",
-)
 EVENTS_FILE, FRAMES_FILE, SUMMARY_FILE = "events.csv", "frames.csv", "summary.json"
-
-
-
-def event_record(event_id: int, e: Event) -> dict:
-    """One row of `events.csv` as plain JSON values (`live --headless` prints exactly these)."""
-    values = (event_id, round(e.start_s, 4), round(e.end_s, 4), round(e.duration_s, 4), e.side, ";".join(e.regions),
-              e.kind, round(e.peak_s, 4), round(e.peak_asymmetry, 4), e.confidence)
-    return dict(zip(EVENT_COLUMNS, values))
-
-
-def events_table(events: Sequence[Event]) -> pd.DataFrame:
-    """Events as the `events.csv` table (an empty table with the same columns when there are none)."""
-    rows = [event_record(i + 1, e) for i, e in enumerate(events)]
-    table = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
-    return table.astype({"event_id": "int64", "start_s": "float64", "end_s": "float64", "duration_s": "float64",
-                         "peak_s": "float64", "peak_asymmetry": "float64", "confidence": "float64"})
-
-
-def affected_side(events: Sequence[Event], dominance: float = 0.8) -> str:
-    """'left' or 'right' when that side has at least `dominance` of the events, 'both' otherwise, 'none'."""
-    if not events:
-        return "none"
-    left = sum(e.side == "left" for e in events) / len(events)
-    if left >= dominance:
-        return "left"
-    if 1 - left >= dominance:
-        return "right"
-    return "both"
-
-
-def spasm_time_s(events: Sequence[Event]) -> float:
-    """Total time covered by events (overlaps of the two sides counted once)."""
-    total, end = 0.0, -np.inf
-    for e in sorted(events, key=lambda e: e.start_s):
-        start = max(e.start_s, end)
-        if e.end_s > start:
-            total += e.end_s - start
-        end = max(end, e.end_s)
-    return total
-
-
-def summarize(events: Sequence[Event], duration_s: float) -> dict:
-    """The event statistics of summary.json (everything except the recording and method details)."""
-    minutes = duration_s / 60 if duration_s > 0 else float("nan")
-    spasm_s = spasm_time_s(events)
-    return {
-        "n_events": len(events),
-        "events_per_min": round(len(events) / minutes, 3) if minutes == minutes else 0.0,
-        "affected_side": affected_side(events),
-        "events_by_side": {side: sum(e.side == side for e in events) for side in ("left", "right")},
-        "events_by_region": {r: sum(r in e.regions for e in events) for r in REGIONS},
-        "events_by_kind": {k: sum(e.kind == k for e in events) for k in ("clonic", "tonic")},
-        "brief_events": sum(e.duration_s < BRIEF_SPASM_MAX_S for e in events),
-        "sustained_events": sum(e.duration_s >= BRIEF_SPASM_MAX_S for e in events),
-        "spread_beyond_eye_events": sum("eye" in e.regions and len(set(e.regions) - {"eye", "brow"}) > 0
-                                        for e in events),
-        "spasm_time_s": round(spasm_s, 3),
-        "spasm_percent": round(100 * spasm_s / duration_s, 2) if duration_s > 0 else 0.0,
-        "brow_lift_events": sum(e.brow_lift for e in events),
-        "brow_lift_by_side": {side: sum(e.brow_lift and e.side == side for e in events) for side in ("left", "right")},
-        "mean_event_s": round(float(np.mean([e.duration_s for e in events])), 3) if events else 0.0,
-        "longest_event_s": round(max((e.duration_s for e in events), default=0.0), 3),
-    }
+BOOLEAN_FRAME_COLUMNS = ("face", "head_turned", "occluded", "usable")
 
 
 @dataclass
 class Analysis:
-    """Everything `twitchcam analyze` produces; the files hold exactly these tables."""
+    """Everything `twitchcam analyze` produces; the files hold exactly these tables.
 
-    events: pd.DataFrame
+    `event_table`: the events (see `twitchcam.core.events.EventTable`); `events` is the same as the events.csv
+    table. `frames`: frames.csv, one row per decoded frame (measures, usability, each side's contraction per
+    region, the detector's asymmetries, thresholds and evidence). `summary`: summary.json.
+    """
+
+    event_table: EventTable
     frames: pd.DataFrame
     summary: dict
-    event_list: list[Event]
+
+    @property
+    def events(self) -> pd.DataFrame:
+        return self.event_table.to_frame()
+
+    @property
+    def event_list(self) -> list[Event]:
+        """The events as the detector's records, in order of onset."""
+        return list(self.event_table)
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.summary.get("duration_s") or 0.0)
 
     def write(self, out_dir: str | os.PathLike) -> Path:
         """Write events.csv, frames.csv and summary.json into `out_dir`, all or nothing."""
@@ -102,6 +53,36 @@ class Analysis:
             FRAMES_FILE: lambda p: self.frames.to_csv(p, index=False),
             SUMMARY_FILE: lambda p: p.write_text(json.dumps(self.summary, indent=2, allow_nan=False) + "\n"),
         })
+
+    @classmethod
+    def read(cls, folder: str | os.PathLike) -> Analysis:
+        """Load a results folder. Raises `UsageError` when it is not one, or was written by an older twitchcam
+        whose frames.csv lacks each side's contraction."""
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise UsageError(f"not a results folder: {folder}")
+        missing = [name for name in (EVENTS_FILE, FRAMES_FILE, SUMMARY_FILE) if not (folder / name).is_file()]
+        if missing:
+            raise UsageError(f"{folder} has no {', '.join(missing)}: run `twitchcam analyze` first")
+        try:
+            events = pd.read_csv(folder / EVENTS_FILE)
+            frames = pd.read_csv(folder / FRAMES_FILE)
+            summary = json.loads((folder / SUMMARY_FILE).read_text(encoding="utf-8"))
+            table = EventTable.from_frame(events)
+        except (OSError, ValueError, KeyError, pd.errors.ParserError) as err:
+            raise UsageError(f"cannot read the results in {folder}: {err}") from err
+        if contraction_column("eye", "left") not in frames:
+            raise UsageError(f"{folder} was written by an older twitchcam (frames.csv has no per-side contraction): "
+                             "run `twitchcam analyze` on the video again")
+        return cls(event_table=table, frames=parse_frames(frames), summary=summary)
+
+
+def parse_frames(frames: pd.DataFrame) -> pd.DataFrame:
+    """frames.csv as read back from text: its true/false columns as booleans."""
+    for column in BOOLEAN_FRAME_COLUMNS:
+        if column in frames and frames[column].dtype != bool:
+            frames[column] = frames[column].astype(str).str.lower().eq("true")
+    return frames
 
 
 def replace_file(path: str | os.PathLike, data: bytes) -> Path:

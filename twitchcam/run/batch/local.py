@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing
 import os
 import queue
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -28,10 +26,9 @@ from twitchcam.run.batch.plan import BatchItem, BatchOptions
 from twitchcam.run.batch.progress import Bars
 from twitchcam.run.batch.rows import BatchRow
 from twitchcam.run.batch.worker import CRASH_MESSAGE, landmarker_for, process_item
+from twitchcam.run.processes import SPAWN, die_with_parent
 
 log = logging.getLogger(__name__)
-
-_START_METHOD = "spawn"
 
 
 def run_local(items: Sequence[BatchItem], options: BatchOptions, finish: Callable[[BatchRow], None], *,
@@ -81,7 +78,7 @@ class _PassOutcome:
 def _pool_pass(items: Sequence[BatchItem], options: BatchOptions, finish: Callable[[BatchRow], None],
                workers: int, bars: Bars) -> _PassOutcome:
     """One process pool over `items` until all are done or a worker dies."""
-    context = multiprocessing.get_context(_START_METHOD)
+    context = SPAWN
     channel = context.Queue()
     listener = _Listener(channel, bars)
     listener.start()
@@ -164,7 +161,7 @@ def _init_worker(options: BatchOptions, channel, parent_pid: int, log_level: int
     """Runs once in each worker: die with the batch, log like it, and load the model."""
     global _channel, _count_frames
     _channel, _count_frames = channel, count_frames
-    _die_with_parent(parent_pid)
+    die_with_parent(parent_pid)
     logging.basicConfig(level=log_level, format="twitchcam: %(levelname)s: %(message)s")
     try:
         landmarker_for(options.model)
@@ -184,20 +181,3 @@ def _report_frames(rel: str, n: int) -> None:
     _channel.put(("frames", rel, n))
 
 
-def _die_with_parent(parent_pid: int) -> None:
-    """Make sure a SIGKILLed batch leaves no orphan worker still writing into OUT."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-    else:
-        def watch() -> None:
-            while os.getppid() == parent_pid:
-                threading.Event().wait(0.5)
-            os._exit(1)
-
-        threading.Thread(target=watch, name="twitchcam-parent-watch", daemon=True).start()
-    if os.getppid() != parent_pid:  # the batch died before the signal was armed
-        os._exit(1)

@@ -12,18 +12,18 @@ import json
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from twitchcam import __version__
 from twitchcam.core.errors import UsageError
+from twitchcam.store.results import replace_file
 
 MARKER_FILE = ".complete"
 LOCK_FILE = ".twitchcam-batch.lock"
 
-# analyze's staging folders (results.write_outputs); write_atomic's temporary files, and the report's
-# (`.report.html.partial-…`, `.timeline.png.partial-…`, written beside finished results).
+# analyze's staging folders (results.write_outputs) and replace_file's temporary files (`.report.html.partial-…`,
+# `.complete.partial-…`, written beside finished results); `.….tmp` files of earlier versions.
 _STALE_DIR = re.compile(r"^\..+\.partial-")
 _STALE_FILE = re.compile(r"^\.(batch_summary\.csv|\.complete)\..+\.tmp$|^\..+\.partial-")
 
@@ -36,7 +36,7 @@ def marker_record(rel: str, size: int, mtime_ns: int, *, mirrored: bool, model_s
 
 
 def write_marker(folder: Path, record: dict) -> None:
-    write_atomic(folder / MARKER_FILE, json.dumps(record, indent=2) + "\n")
+    replace_file(folder / MARKER_FILE, (json.dumps(record, indent=2) + "\n").encode())
 
 
 def read_marker(folder: Path) -> dict | None:
@@ -45,31 +45,6 @@ def read_marker(folder: Path) -> dict | None:
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; results are not
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-_UMASK: list[int] = []
-
-
-def _umask() -> int:
-    if not _UMASK:  # reading the umask means setting it: do it once
-        mask = os.umask(0)
-        os.umask(mask)
-        _UMASK.append(mask)
-    return _UMASK[0]
 
 
 def sweep_stale(out: Path, *, keep: Sequence[Path] = ()) -> int:

@@ -9,7 +9,7 @@ from typing import Literal
 import pandas as pd
 
 from twitchcam.core.errors import OutputError
-from twitchcam.run.batch.markers import write_atomic
+from twitchcam.store.results import replace_file
 
 SUMMARY_FILE = "batch_summary.csv"
 Status = Literal["ok", "failed", "skipped"]
@@ -69,7 +69,7 @@ class SummaryWriter:
 
     def write(self) -> None:
         try:
-            write_atomic(self.path, summary_table(list(self.rows.values())).to_csv(index=False))
+            replace_file(self.path, summary_table(list(self.rows.values())).to_csv(index=False).encode())
         except OSError as err:
             raise OutputError(f"cannot write {self.path}: {err.strerror or err}") from err
 

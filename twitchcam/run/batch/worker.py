@@ -23,9 +23,7 @@ from twitchcam.run.batch.rows import BatchRow
 from twitchcam.store.results import EVENTS_FILE, FRAMES_FILE, SUMMARY_FILE
 
 if TYPE_CHECKING:
-    from twitchcam.media.face_track import FaceTrackRecorder
     from twitchcam.media.landmarks import FaceLandmarker
-    from twitchcam.store.results import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +77,7 @@ def process_item(item: BatchItem, options: BatchOptions, frame_counter: FrameCou
     A video `analyze` rejects becomes a `failed` row with analyze's one-line message, and results of an
     earlier analysis of the same path are removed, so the folder never disagrees with the summary.
     """
-    from twitchcam.run.pipeline import analyze
+    from twitchcam.run.folder import analyse_into_folder
 
     start = time.perf_counter()
     folder = Path(item.out_dir)
@@ -94,17 +92,13 @@ def process_item(item: BatchItem, options: BatchOptions, frame_counter: FrameCou
                 pending[0] = 0
 
         hooks.append(count)
-    recorder = None
-    if options.report:  # face positions for the report's pictures, so that nothing runs MediaPipe twice
-        from twitchcam.media.face_track import FaceTrackRecorder
-
-        recorder = FaceTrackRecorder()
-        hooks.append(recorder)
     try:
-        analysis = analyze(item.source, out=folder, mirrored=options.mirrored, model=options.model,
-                           landmarker=landmarker_for(options.model), frame_hooks=hooks)
-        if recorder is not None:
-            _write_report(item, analysis, recorder)
+        result = analyse_into_folder(item.source, folder, report=options.report, mirrored=options.mirrored,
+                                     model=options.model, landmarker=landmarker_for(options.model),
+                                     frame_hooks=hooks)
+        for note in result.notes:
+            log.info("%s: %s", item.rel, note)
+        analysis = result.analysis
         seconds = round(time.perf_counter() - start, 2)
         write_marker(folder, marker_record(item.rel, item.size, item.mtime_ns, mirrored=options.mirrored,
                                            model_sha256=analysis.summary["model_sha256"], report=options.report,
@@ -118,8 +112,6 @@ def process_item(item: BatchItem, options: BatchOptions, frame_counter: FrameCou
     finally:
         if frame_counter is not None and pending[0]:
             frame_counter(item.rel, pending[0])
-        if recorder is not None:
-            recorder.close()
     _remove_results(folder)
     return BatchRow.failed(item.rel, message, round(time.perf_counter() - start, 2))
 
@@ -154,17 +146,6 @@ def report_available() -> bool:
     except ImportError:
         return False
     return True
-
-
-def _write_report(item: BatchItem, analysis: Analysis, recorder: FaceTrackRecorder) -> None:
-    """report.html and timeline.png, exactly as `twitchcam analyze --report` writes them."""
-    from twitchcam.render.report import write_report
-
-    with recorder.finish() as track:
-        written = write_report(item.out_dir, analysis.events, analysis.frames, analysis.summary, video=item.source,
-                               track=track)
-    for note in written.notes:
-        log.info("%s: %s", item.rel, note)
 
 
 def _remove_results(folder: Path) -> None:

@@ -175,7 +175,7 @@ def run_session(
             video_file.unlink(missing_ok=True)
         raise
     analysis.summary["video"] = source.name
-    if [(e.start_frame, e.side) for e in analysis.event_list] != [(e.start_frame, e.side) for e in detector.events]:
+    if [(e.start_frame, e.side) for e in analysis.event_table] != [(e.start_frame, e.side) for e in detector.events]:
         log.warning("the events found live differ from those of the whole session; the diary keeps the latter")
     return SessionResult(analysis=analysis, started_at=started_at, markers=markers, source=source.name,
                          protocol=protocol.name if protocol else None, timing=timing, video_file=video_file)

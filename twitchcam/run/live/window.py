@@ -8,7 +8,6 @@ import os
 import socket
 import sys
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -82,7 +81,7 @@ class LiveWindow:
         """Draw and display one frame; returns 'quit', 'marker' or None from the keys pressed."""
         image = frame.image
         recent = [e for e in ([hud.last_event] if hud.last_event else []) if frame.t_s - e.end_s < RECENT_EVENT_S]
-        active = [_banner(e) for e in (state.provisional if state else [])] or [_banner(e) for e in recent]
+        active = [(None, e) for e in (state.provisional if state else [])] or [(None, e) for e in recent]
         points = outline_points(observation.landmarks) if observation.face else None
         movement = state.movement if state else {}
         self.painter.paint(image, points, lambda r, s: movement.get((r, s), float("nan")), active, frame.t_s)
@@ -130,10 +129,6 @@ def _warning(observation: FaceObservation, state: LiveState | None) -> str | Non
     if state is not None and state.occluded:
         return "Something covers your face: keep hands and hair away"
     return None
-
-
-def _banner(event: Event) -> SimpleNamespace:
-    return SimpleNamespace(event_id="", side=event.side, regions=";".join(event.regions), kind=event.kind)
 
 
 def _clock(t_s: float) -> str:
