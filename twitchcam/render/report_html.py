@@ -9,14 +9,16 @@ from __future__ import annotations
 import base64
 import html
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from importlib import resources
 from string import Template
 
 from twitchcam.core.clinical import SIDES, ClinicalMeasures, EventStrength
 from twitchcam.core.detect import REGIONS
-from twitchcam.core.severity import ScaleEstimate
-from twitchcam.render.plots import SIDE_COLOURS
+from twitchcam.core.severity import MIN_GRADING_S, TOO_SHORT, ScaleEstimate
+from twitchcam.render.style import SIDE_COLOURS
 
 
 class Html(str):
@@ -78,8 +80,14 @@ def length(seconds: float) -> str:
     return f"{minutes} min {rest} s"
 
 
+def patient_side(side: str) -> str:
+    """A side as the report names it: "patient's left" / "patient's right" (never a bare "left"), "both sides",
+    or "none" (no one-sided spasm)."""
+    return {"left": "patient's left", "right": "patient's right", "both": "both sides"}.get(side, "none")
+
+
 def side_chip(side: str) -> Html:
-    return tag("span", side, class_=f"chip {side}")
+    return tag("span", patient_side(side), class_=f"chip {side}")
 
 
 # ---- fragments ---------------------------------------------------------------------------------------------
@@ -106,14 +114,14 @@ def finding_text(m: ClinicalMeasures, regions_text: str) -> Html:
     rate = m.n_events / (m.duration_s / 60) if m.duration_s > 0 else 0.0
     if m.affected_side in SIDES:
         side = m.affected_side
-        head = f"{side.upper()} side twitches"
-        strength = (f"At its strongest the {side} eye closed {pct(m.peak_eye_closure)} of its opening "
-                    f"(median over spasms {pct(m.median_eye_closure)}); the {side} eye was narrowed beyond the "
-                    f"other {pct(m.eye_narrowed[side], 1)} of the time.")
+        head = f"The patient's {side.upper()} side twitches"
+        strength = (f"At its strongest the patient's {side} eye closed {pct(m.peak_eye_closure)} of its opening "
+                    f"(median over spasms {pct(m.median_eye_closure)}); it was narrowed beyond the other eye "
+                    f"{pct(m.eye_narrowed[side], 1)} of the time.")
     else:
         head = "Spasms on BOTH sides" if m.affected_side == "both" else "One-sided spasms"
-        strength = (f"Eye narrowed beyond the other: left {pct(m.eye_narrowed['left'], 1)}, right "
-                    f"{pct(m.eye_narrowed['right'], 1)} of the time.")
+        strength = (f"Eye narrowed beyond the other: patient's left {pct(m.eye_narrowed['left'], 1)}, patient's "
+                    f"right {pct(m.eye_narrowed['right'], 1)} of the time.")
     return join([
         tag("strong", head, class_="big"),
         f"{m.n_events} one-sided spasm{'s' if m.n_events != 1 else ''} in {duration} "
@@ -155,7 +163,8 @@ def face_map(by_side_region: dict[tuple[str, str], int], n_events: int) -> Html:
         parts.append(f'<text x="{x}" y="246" font-size="12" font-weight="700" fill="{colour}" text-anchor="middle">'
                      f'{"R" if side == "right" else "L"}</text>')
     parts.append("</svg>")
-    caption = tag("div", "Regions per spasm, as you face the patient (R on the left).", class_="small muted")
+    caption = tag("div", "Regions per spasm, drawn as you face the patient: R marks the patient's right side, "
+                  "L the patient's left.", class_="small muted")
     return Html("".join(parts)) + caption
 
 
@@ -173,8 +182,9 @@ def cards(items: list[Card]) -> Html:
 
 def severity_rows(estimates: list[ScaleEstimate]) -> Html:
     return join(tag("tr", tag("td", tag("strong", e.scale)),
-                    tag("td", tag("div", e.grade, class_="grade"), tag("div", e.meaning, class_="small")),
-                    tag("td", e.rule, class_="small")) for e in estimates)
+                    tag("td", tag("div", e.grade, class_="grade" if e.graded else "grade ungraded"),
+                        tag("div", e.meaning, class_="small")),
+                    tag("td", e.rule, class_="small"), data_graded="yes" if e.graded else "no") for e in estimates)
 
 
 def timeline_figures(pngs: list[bytes], n_pages: int) -> Html:
@@ -216,8 +226,8 @@ def event_table(rows: list[EventRow], thumbnails_note: str | None) -> Html:
     for r in rows:
         other = "right" if r.side == "left" else "left"
         s = r.strength
-        strength = [tag("div", f"{r.side} eye closed {pct(s.eye_closure)} of its opening "
-                               f"({other} {pct(s.other_eye_closure)})"),
+        strength = [tag("div", f"patient's {r.side} eye closed {pct(s.eye_closure)} of its opening "
+                               f"(patient's {other} {pct(s.other_eye_closure)})"),
                     tag("div", f"peak asymmetry {100 * s.peak_asymmetry:.1f}% of eye distance", class_="t"),
                     tag("div", f"confidence {r.confidence:.2f}", class_="t")]
         brow = {True: "brow-lift sign: yes", False: "brow-lift sign: no", None: "brow-lift sign: –"}[r.brow_lift]
@@ -251,3 +261,152 @@ def parameter_table(parameters: dict) -> Html:
         shown = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
         rows.append(tag("tr", tag("td", key), tag("td", shown)))
     return tag("table", tag("tbody", *rows), class_="params")
+
+
+# ---- the one-page clinic summary ---------------------------------------------------------------------------
+
+LABEL_MAX_CHARS = 120
+"""A longer patient or visit label is cut (with "…") in the summary, which must stay on one page."""
+
+
+@dataclass(frozen=True)
+class EarlierSession:
+    """An earlier recording of the same patient, for the summary's trend (for example a diary session).
+
+    `recorded`: when (a date, a datetime or an ISO 8601 text such as the diary's `started_at`);
+    `events_per_min`: its spasms per minute; `minutes`: its length, when known (a short session's rate is rough).
+    """
+
+    recorded: date | datetime | str
+    events_per_min: float
+    minutes: float | None = None
+
+    @property
+    def day(self) -> date:
+        """The calendar day it was recorded."""
+        when = self.recorded
+        if isinstance(when, str):
+            when = datetime.fromisoformat(when)
+        return when.date() if isinstance(when, datetime) else when
+
+    @classmethod
+    def from_diary(cls, sessions) -> list[EarlierSession]:
+        """From `Diary.sessions()` (a table with `started_at`, `events_per_min` and `duration_s`), oldest first."""
+        return [cls(row.started_at, float(row.events_per_min), float(row.duration_s) / 60)
+                for row in sessions.itertuples()]
+
+
+def _change(now: float, before: float) -> str:
+    if before <= 0:
+        return "none before" if now <= 0 else "up from none"
+    change = (now - before) / before
+    if abs(change) < 0.005:
+        return "unchanged"
+    return f"{'up' if change > 0 else 'down'} {abs(change) * 100:.0f}%"
+
+
+def trend(earlier: Sequence[EarlierSession] | None, events_per_min: float, minutes: float, *,
+          shown: int = 6) -> Html:
+    """The trend of the summary: this recording's spasms per minute against the earlier sessions given (the last
+    `shown` of them in a small table, oldest on the left), or "no earlier sessions"."""
+    if not earlier:
+        return tag("p", "No earlier sessions: this recording is the first one given for this patient.",
+                   class_="trend-none")
+    sessions = sorted(earlier, key=lambda s: s.day)
+    last, first = sessions[-1], sessions[0]
+    sentence = [f"{events_per_min:.1f} spasms/min now, {_change(events_per_min, last.events_per_min)} on the "
+                f"previous session ({last.day:%Y-%m-%d}: {last.events_per_min:.1f}/min)"]
+    if len(sessions) > 1:
+        sentence.append(f"{_change(events_per_min, first.events_per_min)} on the first of {len(sessions)} earlier "
+                        f"sessions ({first.day:%Y-%m-%d}: {first.events_per_min:.1f}/min)")
+    listed = sessions[-shown:]
+
+    def row(head: str, cells: list[str], current: str) -> Html:
+        return tag("tr", tag("th", head), *(tag("td", c) for c in cells), tag("td", current, class_="now"))
+
+    table = tag("table", tag("tbody",
+                             row("Session", [f"{s.day:%Y-%m-%d}" for s in listed], "this recording"),
+                             row("Minutes", [f"{s.minutes:.1f}" if s.minutes is not None else "–" for s in listed],
+                                 f"{minutes:.1f}"),
+                             row("Spasms/min", [f"{s.events_per_min:.1f}" for s in listed], f"{events_per_min:.1f}")),
+                class_="trend")
+    more = (tag("p", f"{len(sessions) - shown} older session(s) not listed.", class_="small muted")
+            if len(sessions) > shown else Html(""))
+    return join([tag("p", "; ".join(sentence) + "."), table, more])
+
+
+def clinic_summary(*, label: str | None, clip_name: str, recorded: str | None, duration_s: float, usable_s: float,
+                   summary: dict, measures: ClinicalMeasures, estimates: list[ScaleEstimate],
+                   earlier: Sequence[EarlierSession] | None, version: str) -> Html:
+    """The first page of the report, for the clinic file: who and when, the side, how often, how much of the
+    time, where, the brow-lift sign, the estimated grades (or why there are none) and the trend.
+
+    `summary` is summary.json, whose rounded numbers (`events_per_min`, `spasm_percent`) are shown as they are.
+    """
+    m = measures
+    if label and len(label) > LABEL_MAX_CHARS:  # the summary must stay one page
+        label = label[: LABEL_MAX_CHARS - 1] + "…"
+    n = int(summary.get("n_events", m.n_events))
+    rate = float(summary.get("events_per_min", 0.0))
+    by_side = summary.get("events_by_side", {})
+    side = str(summary.get("affected_side", m.affected_side))
+    who = [tag("div", tag("b", "Patient / visit"), tag("span", label, class_="label-text") if label else
+               tag("span", "no label given", class_="muted"), class_="who-label"),
+           tag("div", tag("b", "Recorded"), recorded or "date not stated in the file"),
+           tag("div", tag("b", "Length"), f"{length(duration_s)}"
+               + (f" ({length(usable_s)} usable)" if usable_s < duration_s - 0.5 else " (all usable)")),
+           tag("div", tag("b", "Video"), tag("span", clip_name, class_="mono"))]
+    if n:
+        side_detail = (f"{by_side.get('left', 0)} on the patient's left, {by_side.get('right', 0)} on the "
+                       "patient's right")
+        regions = ", ".join(f"{r} {c}" for r, c in m.events_by_region.items() if c)
+        region_detail = (f"of {n} spasm{'s' if n != 1 else ''}; spread beyond the eye (cheek or mouth with it) in "
+                         f"{m.spread_beyond_eye}")
+        brow = f"{m.brow_lift_events} of {n}" if m.brow_lift_events else f"not seen (0 of {n})"
+    else:
+        side_detail, regions, region_detail, brow = "no one-sided spasm found", "–", "no spasm", "–"
+    rate_detail = (f"{n} spasm{'s' if n != 1 else ''} in {length(duration_s)}: {m.n_brief} brief (< 1 s), "
+                   f"{m.n_sustained} sustained (≥ 1 s)")
+    boxes = [
+        ("Affected side", patient_side(side).capitalize() if side != "none" else "None found", side_detail,
+         f"side {side}"),
+        ("Spasms per minute", f"{rate:.1f}", rate_detail, "rate"),
+        ("Time in spasm", f"{float(summary.get('spasm_percent', 0.0)):.1f}%",
+         f"{float(summary.get('spasm_time_s', 0.0)):.1f} s of {length(duration_s)}", "time"),
+        ("Regions involved", regions, region_detail, "regions"),
+        ("Brow-lift sign", brow, "spasms in which the same-side brow rose as the eye closed (typical of "
+                                 "hemifacial spasm, not of blepharospasm)", "brow"),
+    ]
+    numbers = join(tag("div", tag("div", label_, class_="label"), tag("div", value, class_="value"),
+                       tag("div", detail, class_="detail"), class_=f"box {kind}") for label_, value, detail, kind
+                   in boxes)
+    graded = [e for e in estimates if e.graded]
+    if graded:
+        grades = tag("table", tag("tbody", *(tag("tr", tag("td", e.scale), tag("td", tag("strong", e.grade)),
+                                                  tag("td", e.meaning)) for e in graded)), class_="grades")
+        grades_note = ("Estimates from this video by the rules on the following pages, not a clinical rating. "
+                       "Video shows frequency, intensity and spread, not disability.")
+    else:
+        grades = tag("p", tag("strong", TOO_SHORT.capitalize() + ": "),
+                     f"a grade needs at least {MIN_GRADING_S / 60:g} minutes of usable video, and this recording "
+                     f"has {length(usable_s)}. Its numbers above are measurements of this clip only; one cluster "
+                     "of spasms, or a quiet spell, can fill a short clip.", class_="too-short")
+        grades_note = "Record a rest of 3 minutes or more for estimated grades."
+    warnings = list(summary.get("quality_warnings", []))
+    quality = (f"Recording quality: {len(warnings)} warning{'s' if len(warnings) != 1 else ''} (listed on the next "
+               "page); the numbers are less reliable." if warnings else
+               "Recording quality: no problems found.")
+    return tag(
+        "section",
+        tag("div", tag("h2", "Clinic summary"), tag("div", f"twitchcam {version} · one page for the clinic file",
+                                                         class_="small muted"), class_="summary-head"),
+        tag("div", *who, class_="who"),
+        tag("div", numbers, class_="boxes"),
+        tag("h3", "Estimated severity"), grades, tag("p", grades_note, class_="small muted"),
+        tag("h3", "Trend"), trend(earlier, rate, duration_s / 60),
+        tag("p", quality, class_="small quality" + (" warn" if warnings else "")),
+        tag("p", "Sides are anatomical (the patient's left as the patient feels it), whatever the camera shows. "
+                 "Details, timeline, every spasm with its pictures and the method follow on the next pages.",
+            class_="small muted end-of-summary"),
+        class_="clinic-summary", id="clinic-summary", aria_label="Clinic summary",
+    )
