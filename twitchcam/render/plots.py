@@ -203,7 +203,7 @@ def plot_overview(events: EventTable, duration_s: float, *, ax: Axes | None = No
                                     facecolors=SIDE_COLOURS[row.side]))
     ax.set_xlim(0, max(duration_s, 1e-3))
     ax.set_ylim(-0.6, 1.6)
-    ax.set_yticks([1, 0], ["left", "right"], fontsize=8)
+    ax.set_yticks([1, 0], [SIDE_LABELS["left"], SIDE_LABELS["right"]], fontsize=8)
     for label, side in zip(ax.get_yticklabels(), ("left", "right")):
         label.set_color(SIDE_COLOURS[side])
     ax.tick_params(labelsize=8)

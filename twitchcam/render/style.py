@@ -2,7 +2,7 @@
 and how sides are named. No drawing library is imported here, so the live window and the pages can use it."""
 
 SIDE_COLOURS = {"left": "#D55E00", "right": "#0072B2"}
-SIDE_LABELS = {"left": "subject's left", "right": "subject's right"}
+SIDE_LABELS = {"left": "patient's left", "right": "patient's right"}
 
 
 def bgr(hex_colour: str) -> tuple[int, int, int]:
