@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
 
-from twitchcam._cli.options import configure_logging, debug_option, mirrored_option, model_option
+from twitchcam._cli.options import configure_logging, debug_option, mirrored_option, model_option, param_option
+
+if TYPE_CHECKING:
+    from twitchcam.core.parameters import DetectionParameters
 
 
 @click.command()
@@ -33,10 +37,12 @@ from twitchcam._cli.options import configure_logging, debug_option, mirrored_opt
               help="Also write report.html and timeline.png for every video, as `analyze --report` does.")
 @mirrored_option
 @model_option
+@param_option
 @click.option("--quiet", is_flag=True, help="No progress bars and no result line.")
 @debug_option
 def batch(folder: str, out_dir: str, workers: int | None, pattern: str | None, resume: bool, scheduler: str | None,
-          report: bool, mirrored: bool, model: str | None, quiet: bool, debug: bool) -> None:
+          report: bool, mirrored: bool, model: str | None, params: DetectionParameters, quiet: bool,
+          debug: bool) -> None:
     """Analyse every video under DIR (recursively, hidden files skipped) into OUT."""
     from twitchcam.core.errors import VideosFailedError
     from twitchcam.run.batch import run_batch
@@ -44,7 +50,8 @@ def batch(folder: str, out_dir: str, workers: int | None, pattern: str | None, r
     configure_logging(debug)
     start = time.monotonic()
     result = run_batch(folder, out_dir, workers=workers, pattern=pattern, resume=resume, scheduler=scheduler,
-                       report=report, mirrored=mirrored, model=model, progress=not quiet and sys.stderr.isatty())
+                       report=report, mirrored=mirrored, model=model, params=params,
+                       progress=not quiet and sys.stderr.isatty())
     failed = result.count("failed")
     if not result.rows:
         if not quiet:

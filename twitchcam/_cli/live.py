@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from twitchcam._cli.options import configure_logging, debug_option, mirrored_option, model_option
+from twitchcam._cli.options import configure_logging, debug_option, mirrored_option, model_option, param_option
 from twitchcam.run.live.protocol import PROTOCOLS
+
+if TYPE_CHECKING:
+    from twitchcam.core.parameters import DetectionParameters
 
 
 @click.command()
@@ -32,15 +36,17 @@ from twitchcam.run.live.protocol import PROTOCOLS
 @click.option("--save-video", is_flag=True,
               help="Also keep the video next to the diary (by default only measurements are kept, never pictures).")
 @model_option
+@param_option
 @debug_option
 def live(camera: str | None, source: str | None, mirrored: bool, duration: float | None, protocol: str | None,
          headless: bool, no_save: bool, note: str | None, db: str | None, save_video: bool, model: str | None,
-         debug: bool) -> None:
+         params: DetectionParameters, debug: bool) -> None:
     """Watch the face on the camera, count one-sided spasms as they happen, and save the session.
 
     Keys in the window: q quits and saves, space adds a marker. Ctrl-C also ends and saves the session.
     """
     from twitchcam.core.errors import UsageError
+    from twitchcam.core.events import event_record
     from twitchcam.media.landmarks import FaceLandmarker
     from twitchcam.media.model import resolve_model
     from twitchcam.run.live.protocol import Protocol
@@ -48,7 +54,6 @@ def live(camera: str | None, source: str | None, mirrored: bool, duration: float
     from twitchcam.run.live.sources import open_source
     from twitchcam.run.live.window import LiveWindow, require_screen
     from twitchcam.store.diary import Diary
-    from twitchcam.store.results import event_record
 
     configure_logging(debug)
     if camera is not None and source is not None:
@@ -69,7 +74,7 @@ def live(camera: str | None, source: str | None, mirrored: bool, duration: float
 
         with FaceLandmarker(model_file.path) as landmarker:
             result = run_session(
-                feed, landmarker, model_file.sha256, mirrored=mirrored, duration_s=duration,
+                feed, landmarker, model_file.sha256, mirrored=mirrored, duration_s=duration, params=params,
                 protocol=Protocol(protocol) if protocol else None, window=window,
                 on_event=print_event if headless else None,
                 on_prompt=(lambda text: click.echo(f"twitchcam: {text}", err=True)) if headless else None,

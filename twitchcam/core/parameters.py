@@ -247,7 +247,7 @@ class DetectionParameters:
             name, sep, text = assignment.partition("=")
             name = name.strip()
             if not sep or not name:
-                raise ParameterError(f"{assignment!r}: expected NAME=VALUE (see `twitchcam params`)")
+                raise ParameterError(f"{assignment}: expected NAME=VALUE (see `twitchcam params`)")
             head, _, key = name.partition(".")
             try:
                 if head == "quality" and key:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+
+from twitchcam.core.parameters import DetectionParameters
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mov", ".m4v", ".avi", ".mkv", ".webm"})
 
@@ -20,6 +22,8 @@ class BatchOptions:
     model_sha256: str = ""
     """The model the batch expects; a finished video analysed with another model is redone on --resume."""
     report: bool = False
+    params: DetectionParameters = field(default_factory=DetectionParameters)
+    """The parameters (`--param`); a finished video analysed with other parameters is redone on --resume."""
 
 
 @dataclass(frozen=True)

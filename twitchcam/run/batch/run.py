@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from twitchcam.core.errors import OutputError, UsageError
+from twitchcam.core.parameters import DetectionParameters
 from twitchcam.run.batch.markers import exclusive, sweep_stale
 from twitchcam.run.batch.plan import BatchOptions, find_videos, frame_count, plan
 from twitchcam.run.batch.progress import Bars
@@ -27,6 +28,7 @@ def run_batch(
     report: bool = False,
     mirrored: bool = False,
     model: str | os.PathLike | None = None,
+    params: DetectionParameters | None = None,
     progress: bool = False,
 ) -> BatchResult:
     """Analyse every video under `root` into `out`; returns one row per video found.
@@ -34,7 +36,8 @@ def run_batch(
     `workers`: processes on this machine (default: one per core available). `scheduler`: the address of
     a Dask scheduler to run on instead (`tcp://host:8786`). `pattern`: a glob instead of the video
     extensions. `resume`: skip videos whose results in `out` are complete and still match their file.
-    `report`: also write report.html per video. `progress`: bars on stderr.
+    `report`: also write report.html per video. `params`: the detection parameters (default: the defaults).
+    `progress`: bars on stderr.
     A bad video becomes a `failed` row; raises only for the batch as a whole: `UsageError` (no such
     folder, bad arguments, cluster unreachable), `ModelNotFoundError`, `OutputError` (OUT not writable).
     """
@@ -45,6 +48,7 @@ def run_batch(
     # Local workers load exactly the model checked here; cluster workers look for their own (same search).
     model_file = resolve_model(model)
     options = BatchOptions(mirrored=mirrored, report=report, model_sha256=model_file.sha256,
+                           params=params or DetectionParameters(),
                            model=str(model_file.path) if scheduler is None else _given(model))
     try:
         out_path.mkdir(parents=True, exist_ok=True)

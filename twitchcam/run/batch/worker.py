@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from twitchcam.core.errors import TwitchcamError
+from twitchcam.core.parameters import DetectionParameters
 from twitchcam.run.batch.markers import MARKER_FILE, marker_record, read_marker, write_marker
 from twitchcam.run.batch.plan import BatchItem, BatchOptions
 from twitchcam.run.batch.rows import BatchRow
@@ -94,7 +95,8 @@ def process_item(item: BatchItem, options: BatchOptions, frame_counter: FrameCou
         hooks.append(count)
     try:
         result = analyse_into_folder(item.source, folder, report=options.report, mirrored=options.mirrored,
-                                     model=options.model, landmarker=landmarker_for(options.model),
+                                     model=options.model, params=options.params,
+                                     landmarker=landmarker_for(options.model),
                                      frame_hooks=hooks)
         for note in result.notes:
             log.info("%s: %s", item.rel, note)
@@ -133,6 +135,8 @@ def finished_row(item: BatchItem, options: BatchOptions) -> BatchRow | None:
         return None
     try:
         summary = json.loads((folder / SUMMARY_FILE).read_text())
+        if DetectionParameters.from_dict(summary.get("parameters") or {}) != options.params:
+            return None  # analysed with other parameters (--param)
         return BatchRow.from_summary(item.rel, "skipped", summary, marker.get("seconds_taken"))
     except (OSError, ValueError, KeyError, TypeError):
         return None
