@@ -169,11 +169,13 @@ def _remove_pose(deviations: np.ndarray, pose: np.ndarray, index: pd.TimedeltaIn
 def _channel_series(channels, signals, usable, index, t_s, frame_step: float, p: DetectionParameters) -> list[_Series]:
     """Contraction, asymmetry and threshold of every channel (pose removed where the pose is known)."""
     columns = [np.asarray(signals[col], dtype=np.float64) for c in channels for col in c.columns()]
-    deviations = np.column_stack([_deviation(v, usable, index, t_s, p) for v in columns]) if columns else None
-    if deviations is not None and p.smoothing_frames > 1:  # (frames not measured stay unmeasured)
+    if not columns:
+        return []
+    deviations = np.column_stack([_deviation(v, usable, index, t_s, p) for v in columns])
+    if p.smoothing_frames > 1:  # (frames not measured stay unmeasured)
         smoothed = pd.DataFrame(deviations).rolling(p.smoothing_frames, center=True, min_periods=1).mean()
         deviations = np.where(np.isfinite(deviations), smoothed.to_numpy(), np.nan)
-    if deviations is not None and all(name in signals for name in POSE) and p.pose_window_s > 0:
+    if all(name in signals for name in POSE) and p.pose_window_s > 0:
         pose = np.column_stack([_deviation(signals[name], usable, index, t_s, p) for name in POSE])
         deviations = _remove_pose(deviations, pose, index, frame_step, p)
     out = []
@@ -306,6 +308,7 @@ def _one_sided_lean(voters: list[_Series], side: str, margin: int, release: floa
         with np.errstate(divide="ignore", invalid="ignore"):
             lean = np.where(own >= release, passive / np.maximum(own, 1e-12), np.inf)
         best = lean if best is None else np.fmin(best, lean)
+    assert best is not None, "a region that starts events has at least one measure"
     return best
 
 

@@ -94,7 +94,8 @@ class OnlineDetector:
         primed = finished or t_s[-1] > self._first_t + p.priming_s
         horizon = t_s[settling] if settling < n else np.inf  # runs may still start from here on
 
-        final, provisional = [], []
+        final: list[tuple[tuple[str, int], Event]] = []
+        provisional: list[tuple[tuple[str, int], Event]] = []
         for event in detection.events:
             if event.start_s < exact_from:
                 continue

@@ -16,7 +16,6 @@ import math
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from typing import Annotated, Any
 
 from twitchcam.core.channels import BY_NAME, REGIONS, TRIGGER
@@ -294,14 +293,19 @@ def parameter_range(cls: type, name: str) -> Range | None:
 # --- checking and parsing ------------------------------------------------------------------------------------
 
 
-@cache
+_SPECS: dict[type, dict[str, tuple[Any, Range | None]]] = {}
+
+
 def _spec(cls: type) -> dict[str, tuple[Any, Range | None]]:
-    """field name -> (its type without Annotated, its Range or None)."""
-    spec = {}
-    for name, hint in typing.get_type_hints(cls, include_extras=True).items():
-        ranges = [m for m in getattr(hint, "__metadata__", ()) if isinstance(m, Range)]
-        spec[name] = (hint.__origin__ if typing.get_origin(hint) is Annotated else hint, ranges[0] if ranges else None)
-    return spec
+    """field name -> (its type without Annotated, its Range or None), worked out once per class."""
+    if cls not in _SPECS:
+        spec = {}
+        for name, hint in typing.get_type_hints(cls, include_extras=True).items():
+            ranges = [m for m in getattr(hint, "__metadata__", ()) if isinstance(m, Range)]
+            base = hint.__origin__ if typing.get_origin(hint) is Annotated else hint
+            spec[name] = (base, ranges[0] if ranges else None)
+        _SPECS[cls] = spec
+    return _SPECS[cls]
 
 
 def _table_fields(cls: type) -> tuple[str, ...]:
