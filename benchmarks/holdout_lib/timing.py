@@ -1,6 +1,6 @@
 """Spasm time courses and the per-clip plan of events (pure numpy, no I/O).
 
-Time courses, after clinical descriptions of hemifacial spasm (FINDINGS.md):
+Time courses, after clinical descriptions of hemifacial spasm (docs/method.md, "How hemifacial spasm presents"):
 - clonic: a train of 1-5 jerks, each 80-250 ms (40 % rise, 60 % fall, raised-cosine), 40-250 ms apart;
 - tonic: a 0.6-3 s contraction, 100-250 ms raised-cosine ramps, a plateau with a small slow waver.
 The envelope peaks at exactly 1; warps scale it by the event's amplitude. The truth interval is where the

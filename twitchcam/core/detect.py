@@ -1,6 +1,6 @@
 """From per-side measures to candidate hemifacial-spasm events. Pure numpy/pandas, no I/O.
 
-Every measure is a `Channel` (twitchcam/channels.py). For each channel and side the *contraction* is the
+Every measure is a `Channel` (twitchcam/core/channels.py). For each channel and side the *contraction* is the
 deviation from that side's own resting value (a running median over the trailing `baseline_window_s`),
 averaged over `smoothing_frames`, signed so that contracting is positive, with the part that head yaw,
 pitch and roll explain removed (a ridge regression on the pose over the trailing `pose_window_s`). The
@@ -200,7 +200,7 @@ def detect_events(
     """Find one-sided bursts in per-side signals.
 
     `t_s`: (n,) strictly increasing frame times in seconds. `signals`: columns `<channel>_left` and
-    `<channel>_right` for the channels of twitchcam/channels.py (those missing are left out; the face-mesh
+    `<channel>_right` for the channels of twitchcam/core/channels.py (those missing are left out; the face-mesh
     ones are required), and the head pose columns when known, (n,) each. `usable`: (n,) bool, False where
     there is no face or the head is turned too far; those frames never belong to an event.
     """

@@ -26,7 +26,7 @@ def usability(frames: pd.DataFrame, params: DetectionParameters) -> tuple[pd.Ser
 
 
 def _occluded(frames: pd.DataFrame, params: DetectionParameters) -> pd.Series:
-    """Frames where something covers the face (see appearance.MidlineTracker), widened by the margin."""
+    """Frames where something covers the face (see `media.appearance.MidlineTracker`), widened by the margin."""
     covered = (frames["midline_appearance_change"] >= params.occlusion_change).to_numpy()
     if covered.any() and len(frames) > 1:
         step = frame_step(frames["t_s"].to_numpy())

@@ -12,7 +12,7 @@ image size or moderate head turns. Heights are measured upwards from the rigid m
 | cheek_height           | height of the malar (cheek) surface, fraction of IOD (rises when it bunches)|
 | mouth_corner_height    | height of the mouth corner, fraction of IOD (rises when pulled up)          |
 | mouth_corner_width     | distance of the mouth corner from the midline, fraction of IOD (outward +)  |
-| blend_*                | MediaPipe blendshape scores 0–1, secondary evidence only (FINDINGS §3)      |
+| blend_*                | MediaPipe blendshape scores 0–1, secondary evidence only (docs/method.md)   |
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Image evidence beside the landmarks: how visible each iris is, and whether something covers the face.
 
-MediaPipe's eye landmarks follow a two-eye shape prior: a one-sided lid closure moves them only a little
-(FINDINGS §3; a 58% closure warped into a real face read as ~10%). The pixels change a lot, so each eye's
-*iris contrast* is measured from the image inside the iris circle MediaPipe places. A hand or object
-over the face is recognised by the *midline appearance change*: the nose, which no one-sided spasm
-moves, compared with its own recent picture.
+MediaPipe's eye landmarks follow a two-eye shape prior: a one-sided lid closure moves them only a little (a
+58% closure warped into a real face read as ~10%; docs/method.md, "Eye landmarks share a two-eye prior"). The
+pixels change a lot, so each eye's *iris contrast* is measured from the image inside the iris circle MediaPipe
+places. A hand or object over the face is recognised by the *midline appearance change*: the nose, which no
+one-sided spasm moves, compared with its own recent picture.
 """
 
 from __future__ import annotations

@@ -1,13 +1,13 @@
 """MediaPipe's per-eye model (iris_landmark.tflite): each eye's lid contour measured from that eye's pixels alone.
 
 The face mesh's eye landmarks share a two-eye shape prior, so one eye's closure leaks into the other
-(FINDINGS §3). This model sees a 64×64 crop of ONE eye, cut the way MediaPipe's Iris graphs cut it
-(`iris_landmark_landmarks_to_roi.pbtxt`, `iris_landmark_cpu.pbtxt`): a square centred between the eye's
-corners, 2.3× their distance wide, rotated to the corner line, RGB in [0, 1]; the 362→263 eye is flipped
-horizontally, because the model only knows the 33→133 one. On the real winks of lp_d3 the winking eye
-kept 45–54% of its open lid gap here (the mesh's: 26–30%), but the open eye kept 87% (the mesh's: 61–71%;
-tests/test_eye_model.py): it reads a closure less deeply and leaks far less into the other eye, a second
-witness rather than a replacement (FINDINGS §8).
+(docs/method.md, "Eye landmarks share a two-eye prior"). This model sees a 64×64 crop of ONE eye, cut the way
+MediaPipe's Iris graphs cut it (`iris_landmark_landmarks_to_roi.pbtxt`, `iris_landmark_cpu.pbtxt`): a square
+centred between the eye's corners, 2.3× their distance wide, rotated to the corner line, RGB in [0, 1]; the
+362→263 eye is flipped horizontally, because the model only knows the 33→133 one. On the real winks of lp_d3
+the winking eye kept 45–54% of its open lid gap here (the mesh's: 26–30%), but the open eye kept 87% (the
+mesh's: 61–71%; tests/test_eye_model.py): it reads a closure less deeply and leaks far less into the other
+eye, a second witness rather than a replacement (docs/method.md, "The per-eye model is a second witness").
 
 One difference from MediaPipe, on purpose: MediaPipe sizes the square from the long side of the corners'
 axis-aligned box, which shrinks by cos(roll) when the head tilts; here the corners' distance is used, so

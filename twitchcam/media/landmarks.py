@@ -1,8 +1,9 @@
 """MediaPipe Face Landmarker on single frames, following one subject through the video.
 
-IMAGE running mode on purpose: VIDEO mode with one face smooths landmarks over time and hides twitches
-shorter than ~100 ms (FINDINGS §1). Up to `MAX_FACES` faces are found per frame and the subject is
-chosen here: the face nearest the subject's last position, or at the start the largest, most central one.
+IMAGE running mode on purpose: VIDEO mode with one face smooths landmarks over time and hides twitches shorter
+than ~100 ms (docs/method.md, "Image mode, not video mode"). Up to `MAX_FACES` faces are found per frame and
+the subject is chosen here: the face nearest the subject's last position, or at the start the largest, most
+central one.
 """
 
 from __future__ import annotations
