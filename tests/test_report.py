@@ -427,3 +427,17 @@ def test_report_command_takes_a_label(reports, tmp_path):
     assert done.returncode == 0, done.stderr
     part = clinic_summary((folder / REPORT_FILE).read_text(encoding="utf-8"))
     assert "Visit &lt;2&gt;" in part and "no label given" not in part
+
+
+def test_analyze_keeps_the_label_for_later_reports(tmp_path):
+    """`analyze --report --label` records the label in summary.json, so a report made again keeps it."""
+    folder = tmp_path / "visit"
+    done = run_cli("analyze", str(SAMPLES / "normal_blinks.mp4"), "--out", str(folder), "--report",
+                   "--label", "Visit 5 <after MVD>", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((folder / "summary.json").read_text())["label"] == "Visit 5 <after MVD>"
+    (folder / REPORT_FILE).unlink()
+    again = run_cli("report", str(folder), "--quiet")
+    assert again.returncode == 0, again.stderr
+    part = clinic_summary((folder / REPORT_FILE).read_text(encoding="utf-8"))
+    assert "Visit 5 &lt;after MVD&gt;" in part and "no label given" not in part

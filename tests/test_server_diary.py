@@ -232,3 +232,24 @@ def test_diary_sessions_treatments_and_the_trend(server, two_seconds, tmp_path):
         assert client.get(f"/api/jobs/{kept}/files/report.html").status_code == 200
         assert json.loads(client.get("/openapi.json").text)["paths"].keys() >= {
             "/api/history", "/api/treatments", "/api/history/{session_id}", "/api/history/plot.png"}
+
+
+def test_a_diary_jobs_report_has_its_label_and_the_trend_of_earlier_sessions(server, two_seconds):
+    """The report of a job sent to the diary names its label and compares it with the diary's earlier sessions;
+    the first session's report says there are none."""
+    own = {"Origin": server.url}
+    with server.client() as client:
+        sessions = []
+        for label in ("visit 1", "visit 2"):
+            job_id = upload(client, two_seconds, diary="true", label=label).json()["id"]
+            assert wait_until_finished(client, job_id)["status"] == "done"
+            deadline = time.monotonic() + 30
+            while (job := client.get(f"/api/jobs/{job_id}").json())["session_id"] is None:
+                assert job["diary_error"] is None and time.monotonic() < deadline, job
+                time.sleep(0.2)
+            sessions.append((job_id, job["session_id"]))
+        first, second = (client.get(f"/api/jobs/{job_id}/files/report.html").text for job_id, _ in sessions)
+        assert "visit 1" in first and "No earlier sessions" in first
+        assert "visit 2" in second and "No earlier sessions" not in second and "Trend" in second
+        for _, session_id in sessions:
+            assert client.delete(f"/api/history/{session_id}", headers=own).status_code == 204

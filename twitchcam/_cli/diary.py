@@ -65,13 +65,17 @@ def export(session: int, out_dir: str, make_report: bool, db: str | None) -> Non
 
     with Diary(db, create=False) as book:
         analysis = book.analysis(session)
-        video = book.sessions().set_index("id")["video_file"].get(session)  # kept only with --save-video
+        sessions = book.sessions()
+    this = sessions.set_index("id").loc[session]
+    video = this["video_file"]  # kept only with --save-video
     analysis.write(out_dir)
     if make_report:
         from twitchcam.render.report import write_report
+        from twitchcam.render.report_html import EarlierSession
 
         video = video if video and Path(video).exists() else None
-        written = write_report(out_dir, analysis, video=video)
+        earlier = EarlierSession.from_diary(sessions[sessions["started_at"] < this["started_at"]])
+        written = write_report(out_dir, analysis, video=video, earlier=earlier)
         for note in written.notes:
             click.echo(f"twitchcam: warning: {note}", err=True)
     click.echo(f"session {session} written to {out_dir}")

@@ -83,12 +83,14 @@ def write_report(
 
     `video`: the analysed file, for the thumbnails (None: no thumbnails, and the report says why).
     `track`: face boxes recorded during the analysis, to crop thumbnails around the face.
-    `label`: the patient or visit, for the first-page summary. `earlier`: the patient's earlier sessions (e.g.
+    `label`: the patient or visit, for the first-page summary (default: summary.json's `label`). `earlier`: the
+    patient's earlier sessions (e.g.
     `EarlierSession.from_diary(diary.sessions())`), for its trend; None: "no earlier sessions".
     """
     folder = Path(out_dir)
     notes: list[str] = []
     events, frames, summary = analysis.event_table, analysis.frames, analysis.summary
+    label = label or summary.get("label")
     params = parameters_from_summary(summary)
     movements = region_movements(frames)
     strengths = event_strengths(events, movements)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the server's parent process imports the stage names without
     from twitchcam.core.parameters import DetectionParameters
     from twitchcam.media.eye_model import EyeModel
     from twitchcam.media.landmarks import FaceLandmarker
+    from twitchcam.render.report_html import EarlierSession
     from twitchcam.run.pipeline import FrameHook
 
 ANALYSING, WRITING_VIDEO, WRITING_REPORT = "analysing", "writing the annotated video", "writing the report"
@@ -52,15 +53,17 @@ def analyse_into_folder(
     frame_hooks: Sequence[FrameHook] = (),
     recording_name: str | None = None,
     label: str | None = None,
+    earlier: Sequence[EarlierSession] | None = None,
     progress: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> FolderResult:
     """Analyse `video` and write events.csv, frames.csv and summary.json into `out` (all or nothing), then
     report.html + timeline.png (`report`) and annotated.webm (`annotate`).
 
-    `recording_name`: how summary.json and the report name the video (default: its path). `label`: the patient or
-    visit, for the report's first-page summary. `progress`: progress
-    bars on stderr. `on_progress(stage, done, total)`: the same progress for a caller that shows it elsewhere.
+    `recording_name`: how summary.json and the report name the video (default: its path). `label`: the patient
+    or visit, kept in summary.json (`label`) for the report's first-page summary. `earlier`: the patient's
+    earlier sessions, for the report's trend. `progress`: progress bars on stderr. `on_progress(stage, done,
+    total)`: the same progress for a caller that shows it elsewhere.
     Raises what `analyze` raises, and `OutputError` when a file cannot be written.
     """
     from twitchcam.media.face_track import FaceTrackRecorder
@@ -76,6 +79,8 @@ def analyse_into_folder(
                            frame_hooks=(*frame_hooks, recorder) if extras else tuple(frame_hooks))
         if recording_name is not None:
             analysis.summary["video"] = recording_name
+        if label:
+            analysis.summary["label"] = label
         folder = analysis.write(out)
         result = FolderResult(analysis=analysis, folder=folder)
         if not extras:
@@ -90,7 +95,8 @@ def analyse_into_folder(
 
                 if on_progress is not None:
                     on_progress(WRITING_REPORT, 0, 1)
-                result.notes += write_report(folder, analysis, video=video, track=track, label=label).notes
+                result.notes += write_report(folder, analysis, video=video, track=track,
+                                             earlier=earlier).notes
                 if on_progress is not None:
                     on_progress(WRITING_REPORT, 1, 1)
     return result

@@ -63,11 +63,31 @@ class Task:
     display_name: str
     mirrored: bool
     frames_total: int
+    label: str = ""
+    earlier: tuple = ()
+    """The patient's earlier diary sessions (`EarlierSession`s), for the report's trend: diary jobs only."""
 
     @classmethod
-    def for_job(cls, job: Job, jobs_dir: Path) -> Task:
+    def for_job(cls, job: Job, jobs_dir: Path, diary: Path | None = None) -> Task:
         return cls(job.id, job.attempts, str(jobs_dir / job.id), job.input_name, job.name, job.mirrored,
-                   job.frames_total)
+                   job.frames_total, job.label, tuple(_earlier_sessions(diary)) if job.diary else ())
+
+
+def _earlier_sessions(diary: Path | None) -> list:
+    """The diary's sessions so far as `EarlierSession`s (none when there is no diary yet or it cannot be read)."""
+    from twitchcam.core.errors import TwitchcamError
+    from twitchcam.render.report_html import EarlierSession
+    from twitchcam.store.diary import Diary, default_diary_path
+
+    path = diary or default_diary_path()
+    if not path.exists():
+        return []
+    try:
+        with Diary(path, create=False) as book:
+            return EarlierSession.from_diary(book.sessions())
+    except TwitchcamError as err:
+        log.warning("the report's trend is left out: %s", err)
+        return []
 
 
 # ---- in the worker process -------------------------------------------------------------------------------
@@ -100,7 +120,8 @@ def run_task(task: Task, landmarker, progress: ProgressCallback) -> dict:
     try:
         result = analyse_into_folder(job_dir / task.input_name, staging, report=True, annotate=True,
                                      mirrored=task.mirrored, landmarker=landmarker,
-                                     recording_name=task.display_name, on_progress=progress)
+                                     recording_name=task.display_name, label=task.label or None,
+                                     earlier=task.earlier, on_progress=progress)
         remove_server_paths(staging, job_dir)  # the report names its folder: here a server path with the job id
         make_private(staging)  # 0700/0600 even when this process's umask is looser
         results = job_dir / RESULTS_DIR
@@ -282,7 +303,7 @@ class WorkerPool:
                     job = self.store.claim_next()
                     if job is None:
                         return
-                    worker.task = Task.for_job(job, self.settings.jobs_dir)
+                    worker.task = Task.for_job(job, self.settings.jobs_dir, self.settings.diary)
                     worker.inbox.put(worker.task)
 
     def _handle(self, message: tuple) -> None:
