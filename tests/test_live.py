@@ -21,8 +21,8 @@ from twitchcam.core.detect import detect_events
 from twitchcam.core.events import EVENT_COLUMNS, events_table
 from twitchcam.core.online import OnlineDetector
 from twitchcam.core.parameters import DetectionParameters
+from twitchcam.core.quality import usability
 from twitchcam.media.video import cv2
-from twitchcam.run.pipeline import usability
 from twitchcam.store.diary import FRAME_COLUMNS, Diary
 from twitchcam.store.results import Analysis
 

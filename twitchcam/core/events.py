@@ -81,13 +81,17 @@ class EventTable:
     def from_events(cls, events: Iterable[Event]) -> EventTable:
         """From the detector's records (sorted by onset; ties keep their order)."""
         ordered = sorted(events, key=lambda e: e.start_s)
+        def column(values) -> np.ndarray:
+            return np.asarray(list(values))
+
         return cls(  # times to 0.1 ms, as events.csv keeps them: a table read back equals the one written
-            onset_s=[round(e.start_s, 4) for e in ordered],
-            duration_s=[round(e.end_s, 4) - round(e.start_s, 4) for e in ordered],
-            start_frame=[e.start_frame for e in ordered], end_frame=[e.end_frame for e in ordered],
-            side=[e.side for e in ordered], regions=[e.regions for e in ordered], kind=[e.kind for e in ordered],
-            peak_s=[round(e.peak_s, 4) for e in ordered], peak_asymmetry=[round(e.peak_asymmetry, 4) for e in ordered],
-            confidence=[e.confidence for e in ordered], brow_lift=[e.brow_lift for e in ordered],
+            onset_s=column(round(e.start_s, 4) for e in ordered),
+            duration_s=column(round(e.end_s, 4) - round(e.start_s, 4) for e in ordered),
+            start_frame=column(e.start_frame for e in ordered), end_frame=column(e.end_frame for e in ordered),
+            side=column(e.side for e in ordered), regions=tuple(e.regions for e in ordered),
+            kind=column(e.kind for e in ordered), peak_s=column(round(e.peak_s, 4) for e in ordered),
+            peak_asymmetry=column(round(e.peak_asymmetry, 4) for e in ordered),
+            confidence=column(e.confidence for e in ordered), brow_lift=column(e.brow_lift for e in ordered),
         )
 
     @classmethod
@@ -108,7 +112,7 @@ class EventTable:
             onset_s=table["start_s"].to_numpy(float), duration_s=(table["end_s"] - table["start_s"]).to_numpy(float),
             start_frame=column("start_frame", -1), end_frame=column("end_frame", -1),
             side=table["side"].to_numpy(object),
-            regions=[tuple(str(r).split(REGION_SEPARATOR)) for r in table["regions"]],
+            regions=tuple(tuple(str(r).split(REGION_SEPARATOR)) for r in table["regions"]),
             kind=table["kind"].to_numpy(object), peak_s=table["peak_s"].to_numpy(float),
             peak_asymmetry=table["peak_asymmetry"].to_numpy(float), confidence=table["confidence"].to_numpy(float),
             brow_lift=brow_lift,
@@ -148,7 +152,8 @@ class EventTable:
         table = pd.DataFrame({
             "event_id": np.arange(1, n + 1, dtype=np.int64),
             "start_s": self.onset_s.round(4), "end_s": self.end_s.round(4), "duration_s": self.duration_s.round(4),
-            "side": self.side, "regions": [REGION_SEPARATOR.join(r) for r in self.regions], "kind": self.kind,
+            "side": self.side, "kind": self.kind,
+            "regions": np.array([REGION_SEPARATOR.join(r) for r in self.regions], dtype=object),
             "peak_s": self.peak_s.round(4), "peak_asymmetry": self.peak_asymmetry.round(4),
             "confidence": self.confidence, "start_frame": self.start_frame, "end_frame": self.end_frame,
             "brow_lift": self.brow_lift,
