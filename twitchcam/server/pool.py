@@ -41,7 +41,9 @@ STEPS = (ANALYSING, WRITING_VIDEO, WRITING_REPORT)
 """The stages of a job, in the order `run.folder.analyse_into_folder` runs them."""
 STAGE_SHARES = {ANALYSING: (0.0, 0.72), WRITING_VIDEO: (0.72, 0.20), WRITING_REPORT: (0.92, 0.08)}
 """(start, share) of the overall bar per stage: roughly the time each takes for a 30 fps 480p clip on 2 cores."""
-PROGRESS_EVERY_FRAMES = 10
+PROGRESS_EVERY_S = 0.5
+"""Progress is sent at most this often within a stage: each update is a write to the job list (a page of
+SQLite's log), and a page that polls every half second needs no more."""
 CRASH_MESSAGE = "the analysis process stopped unexpectedly (a crash, or not enough memory)"
 CRASH_ADVICE = ("Upload the video again. If it fails again, this computer may not have enough memory for it: "
                 "try a shorter or smaller video.")
@@ -134,24 +136,23 @@ def run_task(task: Task, landmarker, progress: ProgressCallback) -> dict:
 
 class StageProgress:
     """The `progress(stage, done, total)` callback of one task: sends the job's stage, its own progress and
-    the overall bar to the server, at most every `PROGRESS_EVERY_FRAMES` frames and at each stage's edges.
+    the overall bar to the server when a stage begins and then at most every `PROGRESS_EVERY_S` seconds.
 
     A total of 0 (a WebM from a browser's recorder names no frame count) is replaced by the count the server
     found when the upload was checked."""
 
     def __init__(self, task: Task, outbox):
         self.task, self.outbox = task, outbox
-        self._last: tuple[str, int] | None = None
+        self._stage, self._sent_at = "", 0.0
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         if stage in (ANALYSING, WRITING_VIDEO):  # frame by frame
             total = total or self.task.frames_total
             done = min(done, total) if total else done
-        same = self._last is not None and self._last[0] == stage
-        edge = done == 0 or (total and done >= total)
-        if same and not edge and done - self._last[1] < PROGRESS_EVERY_FRAMES:
+        now = time.monotonic()
+        if stage == self._stage and now - self._sent_at < PROGRESS_EVERY_S:
             return
-        self._last = (stage, done)
+        self._stage, self._sent_at = stage, now
         start, share = STAGE_SHARES.get(stage, (0.0, 0.0))
         overall = start + share * (min(done / total, 1.0) if total else 0.0)
         self.outbox.put(("progress", self.task.job_id, self.task.attempt, overall, stage_text(stage, done, total),
