@@ -67,7 +67,7 @@ def chromium(profile: Path):
     options.binary_location = CHROMIUM
     for flag in (*CHROMIUM_FLAGS, f"--user-data-dir={profile}"):
         options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
 
 
@@ -159,7 +159,8 @@ def test_the_cookie_another_local_port_receives_is_not_the_token(browser, tmp_pa
 
 
 def test_chromium_reaches_nothing_outside_the_machine(browser, tmp_path, model_path, clip):
-    """Privacy: every request Chromium makes for the pages, a job, its report and /docs stays on loopback."""
+    """Privacy: every request Chromium makes for the pages, a job, its report and /docs stays on loopback; and
+    no page, /docs included, needs anything its CSP blocks (Chromium logs each blocked script or style)."""
     from selenium.webdriver.common.by import By
 
     with running_server(tmp_path / "data", model_path) as server:
@@ -183,6 +184,8 @@ def test_chromium_reaches_nothing_outside_the_machine(browser, tmp_path, model_p
         outside = [u for u in urls if urlsplit(u).scheme not in LOCAL_SCHEMES and urlsplit(u).hostname not in
                    LOCAL_HOSTS]
         assert len(urls) >= 10 and outside == [], outside
+        blocked = [e["message"] for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+        assert blocked == [], blocked
         for path in ("/docs/assets/swagger-ui-bundle.js", "/openapi.json", f"/api/jobs/{job_id}/files/annotated.webm"):
             assert f"{server.url}{path}" in urls, path
         print(f"{len(urls)} requests, all to this machine")

@@ -283,14 +283,17 @@ def test_sign_in_keeps_a_session_id_not_the_token(tmp_path, model_path):
 
 
 def test_api_docs_are_local_and_nothing_is_cached(server, done_job):
-    """Privacy: /docs from local files with its own CSP, no /redoc, and no-store on every response; the pages
-    run no inline script at all (their scripts and one stylesheet come from /static)."""
-    from twitchcam.server.pages import DOCS_POLICY, PAGE_POLICY
+    """Privacy: /docs from local files with the pages' CSP, no /redoc, and no-store on every response; the
+    pages and /docs run no inline script at all (their scripts and one stylesheet come from /static)."""
+    from twitchcam.server.pages import PAGE_POLICY
 
     with server.client() as client:
         docs = client.get("/docs")
-        assert docs.status_code == 200 and docs.headers["content-security-policy"] == DOCS_POLICY
+        assert docs.status_code == 200 and docs.headers["content-security-policy"] == PAGE_POLICY
         assert "script-src 'self';" in PAGE_POLICY and "unsafe" not in PAGE_POLICY
+        docs_scripts = re.findall(r"<script([^>]*)>(.*?)</script>", docs.text, re.S)
+        assert all(('src="/' in attrs and not body.strip()) or 'type="application/json"' in attrs
+                   for attrs, body in docs_scripts), docs_scripts
         for path in ("/", "/jobs", f"/jobs/{done_job}", "/record", "/history"):
             page = client.get(path)
             assert page.headers["content-security-policy"] == PAGE_POLICY, path
@@ -311,7 +314,7 @@ def test_api_docs_are_local_and_nothing_is_cached(server, done_job):
         for path in ("/", "/jobs", f"/jobs/{done_job}", "/api/jobs", f"/api/jobs/{done_job}", "/docs",
                      "/openapi.json", "/docs/assets/swagger-ui.css", "/api/jobs/nope", "/login", "/record", "/history",
                      "/api/history", "/api/treatments", "/api/history/plot.png", "/static/style.css",
-                     "/static/record.js",
+                     "/static/record.js", "/static/docs.js",
                      *(f"/api/jobs/{done_job}/files/{name}" for name in RESULT_NAMES)):
             response = client.get(path)
             assert response.headers.get("cache-control") == "no-store", path

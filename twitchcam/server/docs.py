@@ -3,9 +3,10 @@
 FastAPI's own /docs loads Swagger UI's script and style from a CDN and its favicon from the framework's
 site, and /redoc loads web fonts: a clinician's browser would tell those sites that the page was opened,
 and offline the page stays blank. Both are turned off; this /docs serves the same Swagger UI (5.x, which
-reads FastAPI's OpenAPI 3.1) from the files the `fastapi-offline` package ships, with the pages' CSP, and
-without the online spec validator. Only its files are used, not its app class. Without that package /docs
-says where the machine-readable description is (/openapi.json).
+reads FastAPI's OpenAPI 3.1) from the files the `fastapi-offline` package ships, without the online spec
+validator, and with the pages' own CSP (no inline script: FastAPI's page starts Swagger UI with one, ours
+from /static/docs.js on settings in a JSON block). Only the package's files are used, not its app class.
+Without that package /docs says where the machine-readable description is (/openapi.json).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import importlib.util
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
 from twitchcam.server import pages
@@ -43,12 +43,9 @@ def add_docs(app: FastAPI) -> None:
     def docs_page() -> HTMLResponse:
         if folder is None:
             return pages.html(pages.no_docs_page())
-        page = get_swagger_ui_html(
-            openapi_url=app.openapi_url, title=f"{app.title} API",
-            swagger_js_url="/docs/assets/swagger-ui-bundle.js", swagger_css_url="/docs/assets/swagger-ui.css",
-            swagger_favicon_url="/docs/assets/favicon.png",
-            swagger_ui_parameters={"validatorUrl": None, "tryItOutEnabled": False})
-        return pages.html(page.body.decode("utf-8"), policy=pages.DOCS_POLICY)
+        settings = {"url": app.openapi_url, "deepLinking": True, "showExtensions": True,
+                    "showCommonExtensions": True, "validatorUrl": None, "tryItOutEnabled": False}
+        return pages.html(pages.render("docs.html", title=f"{app.title} API", data=settings))
 
     @app.get("/docs/assets/{name}", include_in_schema=False)
     def docs_asset(name: str) -> FileResponse:
