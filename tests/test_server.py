@@ -42,8 +42,10 @@ def free_port() -> int:
 class Server:
     """A `twitchcam serve` subprocess; `client` talks to it."""
 
-    def __init__(self, data: Path, model: Path, *args: str, log: Path | None = None, **popen):
+    def __init__(self, data: Path, model: Path, *args: str, log: Path | None = None,
+                 env: dict[str, str | None] | None = None, **popen):
         self.data, self.model, self.args = data, model, args
+        self.env = env or {}  # environment changes for the server (None: unset the variable)
         self.popen = popen  # extra subprocess.Popen arguments (a new session, resource limits)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -54,7 +56,8 @@ class Server:
     def start(self, token: str | None = None) -> Server:
         # The diary beside --data unless a test gives --db: never the user's own.
         env = {**os.environ, "TWITCHCAM_MODEL": str(self.model), "TWITCHCAM_NO_DOWNLOAD": "1",
-               "TWITCHCAM_DIARY": str(self.diary)}
+               "TWITCHCAM_DIARY": str(self.diary), **self.env}
+        env = {name: value for name, value in env.items() if value is not None}
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "twitchcam._cli.main", "serve", "--port", str(self.port),

@@ -3,13 +3,15 @@
 One server (one worker, its diary given with --db) serves the module: uploads carry labels and notes and are
 searched by label; jobs report their stages as they run; failed jobs say what to do next; jobs sent to the
 diary become sessions that `twitchcam history --csv` lists exactly as `GET /api/history` does; treatments
-are added and refused with clear reasons, and only from this server's own pages.
+are added and refused with clear reasons, and only from this server's own pages. One more server, without
+--db, shows that its diary is by default the one `twitchcam history` and `live` use.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import stat
 import subprocess
 import sys
@@ -145,11 +147,12 @@ def test_a_failed_job_says_what_to_do_next(server, no_face, tmp_path):
         assert refused.status_code == 422 and "only one frame" in refused.json()["detail"], refused.text
 
 
-def history_csv(db: Path, tmp_path: Path) -> pd.DataFrame:
-    """`twitchcam history --db DB --csv` as the patient would run it."""
+def history_csv(db: Path | None, tmp_path: Path, env: dict[str, str] | None = None) -> pd.DataFrame:
+    """`twitchcam history --db DB --csv` as the patient would run it (without --db when `db` is None)."""
     out = tmp_path / "history.csv"
-    subprocess.run([sys.executable, "-m", "twitchcam._cli.main", "history", "--db", str(db), "--csv", str(out)],
-                   check=True, capture_output=True, timeout=120)
+    db_args = ["--db", str(db)] if db is not None else []
+    subprocess.run([sys.executable, "-m", "twitchcam._cli.main", "history", *db_args, "--csv", str(out)],
+                   check=True, capture_output=True, timeout=120, env=env)
     return pd.read_csv(out, keep_default_na=False)
 
 
@@ -253,3 +256,26 @@ def test_a_diary_jobs_report_has_its_label_and_the_trend_of_earlier_sessions(ser
         assert "visit 2" in second and "No earlier sessions" not in second and "Trend" in second
         for _, session_id in sessions:
             assert client.delete(f"/api/history/{session_id}", headers=own).status_code == 204
+
+
+def test_without_db_the_diary_is_the_one_live_and_history_use(tmp_path, model_path, two_seconds):
+    """With no --db and no $TWITCHCAM_DIARY, a diary job goes into diary.sqlite3 in the user data folder, the file
+    `twitchcam history` (and `live`) read by default: the patient sees one diary, whichever way a session came."""
+    home = tmp_path / "data-home"  # the user data folder is $XDG_DATA_HOME/twitchcam on Linux
+    env = {"XDG_DATA_HOME": str(home), "TWITCHCAM_DIARY": None}
+    server = Server(tmp_path / "data", model_path, "--workers", "1", env=env).start()
+    try:
+        with server.client() as client:
+            job_id = upload(client, two_seconds, diary="true", label="at home").json()["id"]
+            assert wait_until_finished(client, job_id)["status"] == "done"
+            deadline = time.monotonic() + 30
+            while (job := client.get(f"/api/jobs/{job_id}").json())["session_id"] is None:
+                assert job["diary_error"] is None and time.monotonic() < deadline, job
+                time.sleep(0.2)
+            rows = client.get("/api/history").json()
+    finally:
+        server.stop()
+    assert (home / "twitchcam" / "diary.sqlite3").is_file() and not server.diary.exists()
+    patient = {k: v for k, v in os.environ.items() if k != "TWITCHCAM_DIARY"} | {"XDG_DATA_HOME": str(home)}
+    listed = history_csv(None, tmp_path, env=patient)
+    assert [row["session"] for row in rows] == [job["session_id"]] and listed.to_dict("records") == rows
