@@ -3,7 +3,7 @@
 Chromium's fake capture device plays an MJPEG file made at test time from samples/hfs_left.mp4 (a face with
 left-sided spasms); `--use-fake-ui-for-media-stream` grants the camera as a patient clicking "Allow" would.
 The page records with MediaRecorder (WebM, no duration or frame count in the file), uploads the recording
-as a job for the diary, and the History page then lists it and takes a treatment.
+as a job for the diary, and the History page then lists it, takes a treatment and deletes the session.
 """
 
 from __future__ import annotations
@@ -127,6 +127,7 @@ def test_the_guided_protocol_shows_lives_prompts_and_cancel_keeps_nothing(browse
 
 def test_record_upload_analyse_and_find_it_in_the_history(browser, tmp_path, model_path, analysed):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import Select
 
     diary = tmp_path / "diary.sqlite3"
@@ -217,4 +218,17 @@ def test_record_upload_analyse_and_find_it_in_the_history(browser, tmp_path, mod
             treatments = client.get("/api/treatments").json()
         assert [(t["kind"], t["date"], t["side"], t["note"]) for t in treatments] == [
             ("botox", "2026-11-03", "left", "50 units")]
+
+        # Deleting the session from the page, after the patient confirms: gone from the diary, treatments kept.
+        row = browser.find_element(By.CSS_SELECTOR, f"#sessions-body tr[data-session='{job['session_id']}']")
+        row.find_element(By.CSS_SELECTOR, ".delete-session").click()
+        prompt = wait_for(browser, EC.alert_is_present(), 5)
+        assert f"Delete session {job['session_id']}" in prompt.text
+        prompt.accept()
+        wait_for(browser, lambda d: "No sessions yet" in d.find_element(By.ID, "sessions-body").text)
+        with server.client() as client:
+            assert client.get("/api/history").json() == [] and len(client.get("/api/treatments").json()) == 1
+            assert client.get(f"/api/jobs/{job_id}").json()["session_id"] is None
+        with Diary(diary, create=False) as book:
+            assert book.sessions().empty
         print(f"recorded {len(frames)} frames in {recorded_for:.0f} s; {len(served)} events; screenshots in {tmp_path}")
