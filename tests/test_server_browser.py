@@ -7,6 +7,7 @@ Skipped when they are missing, unless TWITCHCAM_REQUIRE_SHARED=1 (CI), where tha
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -19,6 +20,8 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--disable-dev-shm-usage", "--window-size=1280,2400")
 REPORT_TIMEOUT_S = 180
+BARE_SIDE = re.compile(r"(?<!patient's )(?<!picture's )\b(left|right)\b", re.I)
+"""A side the pages name without saying whose: they say the patient's left or right (issue #16)."""
 
 pytestmark = pytest.mark.slow
 
@@ -75,6 +78,8 @@ def test_upload_with_the_file_picker_and_read_the_report(browser, tmp_path, mode
         assert "done" in browser.find_element(By.ID, "badge").text
         headline = browser.find_element(By.CSS_SELECTOR, ".headline").text
         assert "on the patient's left side" in headline, headline
+        shown = browser.find_element(By.TAG_NAME, "main").text  # the report in its frame: test_report's
+        assert not [shown[max(0, m.start() - 30):m.end() + 10] for m in BARE_SIDE.finditer(shown)], shown
         links = {a.get_attribute("href").split("/files/")[1].split("?")[0]
                  for a in browser.find_elements(By.CSS_SELECTOR, ".downloads a")}
         assert {"events.csv", "frames.csv", "summary.json", "report.html"} <= links
@@ -94,7 +99,8 @@ def test_upload_with_the_file_picker_and_read_the_report(browser, tmp_path, mode
 
         browser.get(f"{server.url}/jobs")
         WebDriverWait(browser, 10).until(lambda d: "side: patient's left" in d.find_element(By.ID, "jobs-body").text)
-        assert "hfs_left.mp4" in browser.find_element(By.ID, "jobs-body").text
+        listed = browser.find_element(By.ID, "jobs-body").text
+        assert "hfs_left.mp4" in listed and not BARE_SIDE.search(listed), listed
         browser.save_screenshot(str(tmp_path / "jobs_list.png"))
         print(f"screenshots in {tmp_path}")
 
