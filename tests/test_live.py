@@ -224,6 +224,27 @@ def test_history_plot_spans_weeks_of_sessions_and_treatments(tmp_path, analysed)
     assert len(sessions) == 17 and list(treatments["kind"]) == ["botox", "botox"]
 
 
+def test_diary_export_report_shows_the_trend_of_the_sessions_before_it(tmp_path, analysed):
+    """`diary export N --report`: the report compares session N with the diary's sessions before it only (the
+    first says there are none; a later session is no earlier session of the one before it)."""
+    reference = analysed(SAMPLE)
+    db = tmp_path / "diary.sqlite3"
+    with Diary(db) as diary:
+        for day in ("2026-08-01", "2026-09-01", "2026-10-01"):
+            when = pd.Timestamp(f"{day}T09:00:00+02:00").to_pydatetime()
+            diary.add_session(started_at=when, analysis=reference, markers=[], source="camera 0")
+    pages = {}
+    for session in (1, 2):
+        out = tmp_path / f"session {session}"
+        done = run_cli("diary", "export", str(session), "--out", str(out), "--report", "--db", str(db))
+        assert done.returncode == 0, done.stderr
+        pages[session] = (out / "report.html").read_text(encoding="utf-8")
+    assert "No earlier sessions" in pages[1] and '<table class="trend">' not in pages[1]
+    trend = pages[2].split('<table class="trend">')[1].split("</table>")[0]
+    assert "No earlier sessions" not in pages[2]
+    assert "2026-08-01" in trend and "this recording" in trend and "2026-10-01" not in trend
+
+
 def test_a_camera_stream_is_read_on_its_own_thread(model_path):
     """A video file given as the camera's address (as an IP camera's URL would be) goes through the camera
     path: newest frame only, times from the clock. The file decodes far faster than MediaPipe analyses, so
