@@ -67,6 +67,8 @@ def test_upload_with_the_file_picker_and_read_the_report(browser, tmp_path, mode
         browser.find_element(By.ID, "file").send_keys(str(SAMPLE))
         WebDriverWait(browser, 10).until(ec.element_to_be_clickable((By.ID, "go")))
         assert "hfs_left.mp4" in browser.find_element(By.ID, "chosen").text
+        browser.find_element(By.ID, "label").send_keys("J. Smith, visit 3")
+        browser.find_element(By.ID, "note").send_keys("2 weeks after Botox")
         browser.save_screenshot(str(tmp_path / "upload_page.png"))
         browser.find_element(By.ID, "go").click()
 
@@ -101,6 +103,15 @@ def test_upload_with_the_file_picker_and_read_the_report(browser, tmp_path, mode
         WebDriverWait(browser, 10).until(lambda d: "side: patient's left" in d.find_element(By.ID, "jobs-body").text)
         listed = browser.find_element(By.ID, "jobs-body").text
         assert "hfs_left.mp4" in listed and not BARE_SIDE.search(listed), listed
+        assert "J. Smith, visit 3" in listed and "2 weeks after Botox" in listed, listed
+        # The search box filters the list by label as the clinician types.
+        search = browser.find_element(By.ID, "search")
+        search.send_keys("nobody")
+        WebDriverWait(browser, 10).until(
+            lambda d: "No video has a label with “nobody”" in d.find_element(By.ID, "jobs-body").text)
+        search.clear()
+        search.send_keys("SMITH")
+        WebDriverWait(browser, 10).until(lambda d: "hfs_left.mp4" in d.find_element(By.ID, "jobs-body").text)
         browser.save_screenshot(str(tmp_path / "jobs_list.png"))
         print(f"screenshots in {tmp_path}")
 
