@@ -38,12 +38,12 @@ import twitchcam
 from twitchcam.core.detect import detect_events
 from twitchcam.core.events import events_table
 from twitchcam.core.parameters import DetectionParameters
+from twitchcam.core.quality import usability
 from twitchcam.core.scoring import labelled_clips, onset_errors, pooled, read_truth, score
 from twitchcam.media.frame_table import FrameTable
 from twitchcam.media.landmarks import FaceLandmarker
 from twitchcam.media.model import resolve_model
 from twitchcam.media.video import VideoReader
-from twitchcam.run.pipeline import usability
 from twitchcam.synth.clip import inject
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,7 +55,8 @@ WINK_TRUTH = "start_s,end_s,side,regions,kind,amplitude\n0.30,0.67,left,eye,clon
 BANDS = {"small": (0.15, 0.35), "moderate": (0.35, 0.6), "large": (0.6, 1.0)}
 LOWER_REGIONS = ("cheek", "mouth", "cheek;mouth")  # spasms of the lower face without the eye
 SECONDS_PER_SPASM = 3.5
-MEASURING_CODE = ("frame_table.py", "signals.py", "appearance.py", "landmarks.py", "face_mesh.py", "eye_model.py")
+MEASURING_CODE = ("media/frame_table.py", "core/signals.py", "media/appearance.py", "media/skin_motion.py",
+                  "media/landmarks.py", "core/face_mesh.py", "media/eye_model.py")
 
 
 def build(work: Path, rebuild: bool) -> None:
@@ -89,9 +90,7 @@ def measuring_version() -> str:
     """A hash of the code that turns frames into measurements: cached tables are redone when it changes."""
     digest = hashlib.sha256()
     for name in MEASURING_CODE:
-        path = Path(twitchcam.__file__).parent / name
-        if path.exists():
-            digest.update(path.read_bytes())
+        digest.update((Path(twitchcam.__file__).parent / name).read_bytes())
     return digest.hexdigest()[:12]
 
 
