@@ -305,7 +305,7 @@ def _one_sided_lean(voters: list[_Series], side: str, margin: int, release: floa
         passive = np.nan_to_num(np.abs(s.side[other] / s.threshold), nan=0.0)
         if margin > 0 and len(passive):
             passive = pd.Series(passive).rolling(2 * margin + 1, center=True, min_periods=1).max().to_numpy()
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # (a huge ratio is just bilateral)
             lean = np.where(own >= release, passive / np.maximum(own, 1e-12), np.inf)
         best = lean if best is None else np.fmin(best, lean)
     assert best is not None, "a region that starts events has at least one measure"
